@@ -1,0 +1,168 @@
+"""``make run``: the stand-in, the tables and Gunicorn, stopped together.
+
+1. start the moto stand-in (``local.standin``) on loopback, restoring the last snapshot;
+2. create or update the tables (``manage.py migrate``);
+3. serve the site with Gunicorn, reloading on code changes;
+4. on Ctrl-C or SIGTERM stop Gunicorn, then the stand-in (which saves its state),
+   and leave no process behind.
+
+Ports and folders come from the environment: ``PORT`` (8000),
+``NEBULA_STANDIN_PORT`` (8001), ``NEBULA_LOCAL_STATE_DIR`` (``.local``).
+"""
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_PR_SET_PDEATHSIG = 1
+
+
+class RunError(Exception):
+    """Something that stops ``make run`` from starting; its message is one line."""
+
+
+def _die_with_parent() -> None:
+    # If this runner is killed outright, the kernel stops its children too.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    # A session of its own: Ctrl-C reaches only this runner, which then stops
+    # the children in order (the stand-in must outlive Gunicorn to save state).
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner starts no threads
+    )
+
+
+def _stop(process: subprocess.Popen, name: str, timeout: float) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            print(f"run: {name} did not stop in {timeout:.0f} s; killing it", file=sys.stderr)
+    # Whatever is left in its process group (Gunicorn workers...) goes too.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _wait_http(url: str, process: subprocess.Popen, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RunError(f"{name} exited with status {process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # It answers; that is all we wait for.
+        except OSError:
+            time.sleep(0.1)
+    raise RunError(f"{name} did not answer {url} within {timeout:.0f} s")
+
+
+class _StopRequestedError(Exception):
+    pass
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    raise _StopRequestedError(signum)
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    standin_port = int(os.environ.get("NEBULA_STANDIN_PORT", "8001"))
+    state_dir = Path(os.environ.get("NEBULA_LOCAL_STATE_DIR", ROOT / ".local"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "nebula.settings.local"),
+        "NEBULA_STANDIN_PORT": str(standin_port),
+        "NEBULA_LOCAL_STATE_DIR": str(state_dir),
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{standin_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": os.environ.get("AWS_REGION", "eu-west-1"),
+        "PORT": str(port),
+        "NEBULA_BIND_HOST": "127.0.0.1",
+        "NEBULA_RELOAD": os.environ.get("NEBULA_RELOAD", "1"),
+        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    standin = web = None
+    try:
+        for wanted, name in ((port, "PORT"), (standin_port, "NEBULA_STANDIN_PORT")):
+            if not _port_free(wanted):
+                raise RunError(f"port {wanted} is in use; set {name} to another port")
+        standin = _start(
+            [
+                sys.executable,
+                "-m",
+                "local.standin",
+                "--port",
+                str(standin_port),
+                "--snapshot",
+                str(state_dir / "dynamodb.json"),
+            ],
+            env,
+        )
+        _wait_http(f"http://127.0.0.1:{standin_port}/moto-api/", standin, "the stand-in", 30)
+        migrate = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
+        if migrate.returncode != 0:
+            raise RunError("creating the tables failed (see above)")
+        web = _start([sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"], env)
+        _wait_http(f"http://127.0.0.1:{port}/healthz", web, "Gunicorn", 60)
+        print(f"\n  Nebula is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)\n", flush=True)
+        while True:
+            for process, name in ((standin, "the stand-in"), (web, "Gunicorn")):
+                if process.poll() is not None:
+                    raise RunError(f"{name} exited with status {process.returncode}")
+            time.sleep(0.5)
+    except _StopRequestedError:
+        print("\nrun: stopping…", file=sys.stderr, flush=True)
+        return 0
+    except RunError as exc:
+        print(f"run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if web is not None:
+            _stop(web, "Gunicorn", 25)
+        if standin is not None:
+            _stop(standin, "the stand-in", 30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The local stand-in for AWS: moto's server on loopback, with a state snapshot.
+
+moto keeps everything in memory. This process restores the DynamoDB tables and
+items from a JSON snapshot when it starts, and writes a new snapshot every
+``--interval`` seconds and when it is stopped (SIGTERM or SIGINT), so local data
+survives a restart of ``make run``.
+
+    python -m local.standin --port 8001 --snapshot .local/dynamodb.json
+"""
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+logger = logging.getLogger("nebula.standin")
+
+# Table settings a snapshot keeps; everything else is recomputed by moto.
+_INDEX_KEYS = ("IndexName", "KeySchema", "Projection")
+
+
+def _client(port: int) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name=os.environ.get("AWS_REGION", "eu-west-1"),
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - the stand-in accepts any key
+    )
+
+
+def snapshot(client: Any) -> dict:
+    """Return every table's definition, TTL setting and items."""
+    tables = []
+    for page in client.get_paginator("list_tables").paginate():
+        for name in page["TableNames"]:
+            table = client.describe_table(TableName=name)["Table"]
+            ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            items = []
+            for scan in client.get_paginator("scan").paginate(TableName=name):
+                items.extend(scan["Items"])
+            tables.append(
+                {
+                    "TableName": name,
+                    "KeySchema": table["KeySchema"],
+                    "AttributeDefinitions": table["AttributeDefinitions"],
+                    "GlobalSecondaryIndexes": [
+                        {k: index[k] for k in _INDEX_KEYS}
+                        for index in table.get("GlobalSecondaryIndexes", [])
+                    ],
+                    "LocalSecondaryIndexes": [
+                        {k: index[k] for k in _INDEX_KEYS}
+                        for index in table.get("LocalSecondaryIndexes", [])
+                    ],
+                    "TimeToLive": ttl.get("AttributeName")
+                    if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+                    else None,
+                    "Items": items,
+                }
+            )
+    return {"version": 1, "tables": tables}
+
+
+def restore(client: Any, state: dict) -> int:
+    """Recreate the snapshot's tables and items; return the number of items."""
+    count = 0
+    for table in state.get("tables", []):
+        request: dict[str, Any] = {
+            "TableName": table["TableName"],
+            "KeySchema": table["KeySchema"],
+            "AttributeDefinitions": table["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if table.get(kind):
+                request[kind] = table[kind]
+        client.create_table(**request)
+        if table.get("TimeToLive"):
+            client.update_time_to_live(
+                TableName=table["TableName"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table["TimeToLive"]},
+            )
+        items = table.get("Items", [])
+        for start in range(0, len(items), 25):
+            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            client.batch_write_item(RequestItems={table["TableName"]: batch})
+        count += len(items)
+    return count
+
+
+def write_snapshot(client: Any, path: Path) -> None:
+    """Write the snapshot atomically: a crash mid-write keeps the previous one."""
+    state = snapshot(client)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--snapshot", type=Path, help="JSON file to restore from and save to")
+    parser.add_argument("--interval", type=float, default=30.0, help="seconds between snapshots")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    # moto's request log would print a line for every DynamoDB call.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    client = _client(args.port)
+    try:
+        if args.snapshot and args.snapshot.exists():
+            try:
+                state = json.loads(args.snapshot.read_text())
+            except ValueError as exc:
+                logger.warning(
+                    "snapshot %s is unreadable (%s); moving it aside", args.snapshot, exc
+                )
+                args.snapshot.rename(args.snapshot.with_suffix(".corrupt"))
+            else:
+                items = restore(client, state)
+                logger.info("restored %d items from %s", items, args.snapshot)
+        logger.info("stand-in ready on http://127.0.0.1:%d", args.port)
+        print("READY", flush=True)
+        while not stop.wait(args.interval):
+            if args.snapshot:
+                write_snapshot(client, args.snapshot)
+        if args.snapshot:
+            write_snapshot(client, args.snapshot)
+            logger.info("state saved to %s", args.snapshot)
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

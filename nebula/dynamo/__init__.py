@@ -1,0 +1,1 @@
+"""DynamoDB plumbing shared by every app: models, configuration, tables, call counting."""

@@ -1,0 +1,34 @@
+"""Tell an unavailable DynamoDB apart from a request DynamoDB refused on its merits."""
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+# Error codes that mean "try again later", not "this request is wrong".
+UNAVAILABLE_CODES = frozenset(
+    {
+        "InternalServerError",
+        "LimitExceededException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "ThrottlingException",
+    }
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Return True if ``exc`` (or what caused it) says DynamoDB cannot serve us now."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, BotoCoreError):
+            # Connection refused, DNS failure, connect/read timeout, closed connection...
+            return True
+        if isinstance(current, ClientError):
+            return current.response.get("Error", {}).get("Code") in UNAVAILABLE_CODES
+        if isinstance(current, PynamoDBException) and current.cause is not None:
+            current = current.cause
+        else:
+            current = current.__cause__
+    return False

@@ -1,0 +1,32 @@
+"""Liveness and readiness answers for the load balancer and ``make run``."""
+
+import logging
+
+from django.http import JsonResponse
+
+from .dynamo.errors import is_unavailable
+from .dynamo.tables import table_problems
+
+logger = logging.getLogger(__name__)
+
+
+def liveness() -> JsonResponse:
+    """Say the process is up; touch no dependency."""
+    return JsonResponse({"status": "ok"})
+
+
+def readiness() -> JsonResponse:
+    """Say whether DynamoDB answers and every table exists; 503 with the reason if not."""
+    try:
+        problems = table_problems()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; say which
+        reason = "DynamoDB is unreachable" if is_unavailable(exc) else "DynamoDB check failed"
+        logger.warning("readiness: %s: %s", reason, exc)
+        response = JsonResponse({"status": "unavailable", "reasons": [reason]}, status=503)
+        response["Retry-After"] = "5"
+        return response
+    if problems:
+        response = JsonResponse({"status": "unavailable", "reasons": problems}, status=503)
+        response["Retry-After"] = "5"
+        return response
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,130 @@
+"""Middleware every request passes: access log, health checks, DynamoDB outages."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.functional import empty
+
+from . import health
+from .dynamo.calls import counting_calls
+from .dynamo.errors import is_unavailable
+from .logging import request_id_var
+
+access_log = logging.getLogger("nebula.access")
+logger = logging.getLogger(__name__)
+
+# A caller-supplied id is kept only if it is short and plain (it is logged and echoed).
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9=;:._-]{1,128}$")
+
+
+def _request_id(request: HttpRequest) -> str:
+    for header in ("X-Request-ID", "X-Amzn-Trace-Id"):
+        value = request.headers.get(header, "")
+        if _REQUEST_ID_RE.match(value):
+            return value
+    return uuid.uuid4().hex
+
+
+def _user_id(request: HttpRequest) -> str | None:
+    """Return the user's id only if the request already loaded the user.
+
+    Loading it here would cost a DynamoDB read the page itself did not need.
+    """
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    wrapped = getattr(user, "_wrapped", user)
+    if wrapped is empty or not getattr(wrapped, "is_authenticated", False):
+        return None
+    return str(wrapped.pk)
+
+
+class RequestLogMiddleware:
+    """Give each request an id and write one access log line when it is answered."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = _request_id(request)
+        token = request_id_var.set(request_id)
+        request.request_id = request_id
+        started = time.perf_counter()
+        try:
+            with counting_calls() as calls:
+                response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            # The path only: query strings may carry tokens.
+            access_log.info(
+                "%s %s %s %sms dynamodb=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                duration_ms,
+                calls.total,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                    "dynamodb_calls": calls.total,
+                    "user_id": _user_id(request),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class HealthCheckMiddleware:
+    """Answer ``/healthz`` and ``/readyz`` before host checks and HTTPS redirects.
+
+    Load balancer health checks use the task's IP address as the Host header and
+    plain HTTP, so they must not depend on ``ALLOWED_HOSTS`` or TLS settings.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return health.liveness()
+        if request.path == "/readyz":
+            return health.readiness()
+        return self.get_response(request)
+
+
+def unavailable_response(request: HttpRequest | None = None) -> HttpResponse:
+    """Return the calm 503 page that tells the browser when to try again."""
+    retry_after = settings.NEBULA_RETRY_AFTER_SECONDS
+    accepts_html = request is None or "json" not in request.headers.get("Accept", "")
+    if accepts_html:
+        body = render_to_string("503.html", {"retry_after_seconds": retry_after})
+        response = HttpResponse(body, status=503)
+    else:
+        response = JsonResponse({"error": "service unavailable"}, status=503)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+class DynamoDBUnavailableMiddleware:
+    """Turn 'DynamoDB cannot answer' into a 503 page instead of a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_unavailable(exception):
+            return None
+        logger.warning("DynamoDB unavailable: %s", exception, exc_info=exception)
+        return unavailable_response(request)

@@ -1,0 +1,40 @@
+"""Production: the container on ECS behind a load balancer that terminates TLS.
+
+Refuses to start, with one line naming what is missing, unless the environment
+provides the secret key, the allowed hosts and the AWS names (see
+docs/configuration.md).
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "NEBULA_TABLE_PREFIX", "AWS_REGION")
+
+
+class MissingConfiguration(ImproperlyConfigured):
+    """The environment lacks a variable production cannot run without."""
+
+
+_missing = [name for name in REQUIRED if not env.str(name, default="").strip()]
+if _missing:
+    raise MissingConfiguration(
+        "production settings need these environment variables: " + ", ".join(_missing)
+    )
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    raise MissingConfiguration("DJANGO_SECRET_KEY must be at least 50 random characters")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# TLS ends at the load balancer, which says so in X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True

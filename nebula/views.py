@@ -1,0 +1,33 @@
+"""Pages of the project itself: home and the error handlers."""
+
+import sys
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.defaults import server_error as django_server_error
+
+from .dynamo.errors import is_unavailable
+from .middleware import unavailable_response
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Say what Nebula is."""
+    return render(request, "home.html")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Explain a failed CSRF check without showing the technical reason."""
+    return HttpResponseForbidden(render_to_string("403_csrf.html", request=request))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer an unhandled error: a 503 if DynamoDB is unavailable, else the 500 page.
+
+    Middleware errors never reach ``process_exception``, so a DynamoDB outage met
+    while loading a session is recognised here.
+    """
+    exc = sys.exc_info()[1]
+    if exc is not None and is_unavailable(exc):
+        return unavailable_response(request)
+    return django_server_error(request)

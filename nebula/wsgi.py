@@ -1,0 +1,9 @@
+"""WSGI entry point for Gunicorn (``nebula.wsgi:application``)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nebula.settings.local")
+
+application = get_wsgi_application()
