@@ -9,17 +9,17 @@ ignored on read (DynamoDB deletes TTL items only eventually).
 """
 
 import pickle
-import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
-from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from .models import NebulaModel
 
-# DynamoDB TTL is in whole seconds; keep "no expiry" items for ~10 years.
-_FOREVER = 10 * 365 * 24 * 3600
+# DynamoDB's TTL needs a time; "no expiry" items are kept for ~10 years.
+_FOREVER = timedelta(days=3650)
 
 
 class CacheEntry(NebulaModel):
@@ -31,8 +31,12 @@ class CacheEntry(NebulaModel):
     key = UnicodeAttribute(hash_key=True)
     value = BinaryAttribute(null=True, legacy_encoding=False)
     number = NumberAttribute(null=True)
-    # Epoch seconds; DynamoDB's TTL attribute, also checked on every read.
-    expires = NumberAttribute()
+    # DynamoDB deletes expired items only eventually: reads check this too.
+    expires = TTLAttribute()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _condition_failed(exc: Exception) -> bool:
@@ -45,11 +49,12 @@ class DynamoDBCache(BaseCache):
     def __init__(self, location: str, params: dict[str, Any]) -> None:
         super().__init__(params)
 
-    def _expiry(self, timeout: float | object | None) -> int:
+    def _expiry(self, timeout: float | object | None) -> datetime:
         timeout = self.get_backend_timeout(timeout)
         if timeout is None:
-            return int(time.time()) + _FOREVER
-        return int(time.time() + timeout)
+            return _now() + _FOREVER
+        # Django hands over an absolute time (epoch seconds).
+        return datetime.fromtimestamp(timeout, tz=UTC)
 
     def _entry(self, key: str, value: Any, timeout: Any) -> CacheEntry:
         entry = CacheEntry(key, expires=self._expiry(timeout))
@@ -64,16 +69,15 @@ class DynamoDBCache(BaseCache):
             entry = CacheEntry.get(key, consistent_read=True)
         except CacheEntry.DoesNotExist:
             return None
-        return entry if entry.expires > time.time() else None
+        return entry if entry.expires > _now() else None
 
     def add(
         self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> bool:
         key = self.make_and_validate_key(key, version=version)
         entry = self._entry(key, value, timeout)
-        now = int(time.time())
         try:
-            entry.save(condition=CacheEntry.key.does_not_exist() | (CacheEntry.expires <= now))
+            entry.save(condition=CacheEntry.key.does_not_exist() | (CacheEntry.expires <= _now()))
         except PutError as exc:
             if _condition_failed(exc):
                 return False
@@ -100,7 +104,7 @@ class DynamoDBCache(BaseCache):
         try:
             CacheEntry(key).update(
                 actions=[CacheEntry.expires.set(self._expiry(timeout))],
-                condition=CacheEntry.expires > int(time.time()),
+                condition=CacheEntry.expires > _now(),
             )
         except UpdateError as exc:
             if _condition_failed(exc):
@@ -125,7 +129,7 @@ class DynamoDBCache(BaseCache):
         try:
             entry.update(
                 actions=[CacheEntry.number.add(delta)],
-                condition=CacheEntry.number.exists() & (CacheEntry.expires > int(time.time())),
+                condition=CacheEntry.number.exists() & (CacheEntry.expires > _now()),
             )
         except UpdateError as exc:
             if _condition_failed(exc):
