@@ -13,6 +13,7 @@ Ports and folders come from the environment: ``PORT`` (8000),
 import contextlib
 import ctypes
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -45,13 +46,14 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+def _start(args: list[str], env: dict[str, str], *, stdout: int | None = None) -> subprocess.Popen:
     # A session of its own: Ctrl-C reaches only this runner, which then stops
     # the children in order (the stand-in must outlive Gunicorn to save state).
     return subprocess.Popen(
         args,
         cwd=ROOT,
         env=env,
+        stdout=stdout,
         start_new_session=True,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner starts no threads
     )
@@ -69,6 +71,22 @@ def _stop(process: subprocess.Popen, name: str, timeout: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def _wait_ready(process: subprocess.Popen, name: str, timeout: float) -> None:
+    """Wait for the ``READY`` line the stand-in prints once its data is restored."""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=0.5):
+                continue
+            line = process.stdout.readline()
+            if not line:
+                raise RunError(f"{name} exited with status {process.wait()} while starting")
+            if line.strip() == b"READY":
+                return
+    raise RunError(f"{name} was not ready within {timeout:.0f} s")
 
 
 def _wait_http(url: str, process: subprocess.Popen, name: str, timeout: float) -> None:
@@ -131,8 +149,9 @@ def main() -> int:
                 str(state_dir / "dynamodb.json"),
             ],
             env,
+            stdout=subprocess.PIPE,
         )
-        _wait_http(f"http://127.0.0.1:{standin_port}/moto-api/", standin, "the stand-in", 30)
+        _wait_ready(standin, "the stand-in", 60)
         migrate = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
             cwd=ROOT,

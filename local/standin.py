@@ -6,6 +6,9 @@ items from a JSON snapshot when it starts, and writes a new snapshot every
 survives a restart of ``make run``.
 
     python -m local.standin --port 8001 --snapshot .local/dynamodb.json
+
+It prints ``READY`` on stdout (and nothing else there) once the snapshot is
+restored: the port answers earlier, so wait for that line, not for the port.
 """
 
 import argparse

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.http import JsonResponse
 
 from .dynamo.errors import is_unavailable
@@ -22,11 +23,9 @@ def readiness() -> JsonResponse:
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; say which
         reason = "DynamoDB is unreachable" if is_unavailable(exc) else "DynamoDB check failed"
         logger.warning("readiness: %s: %s", reason, exc)
-        response = JsonResponse({"status": "unavailable", "reasons": [reason]}, status=503)
-        response["Retry-After"] = "5"
-        return response
-    if problems:
-        response = JsonResponse({"status": "unavailable", "reasons": problems}, status=503)
-        response["Retry-After"] = "5"
-        return response
-    return JsonResponse({"status": "ok"})
+        problems = [reason]
+    if not problems:
+        return JsonResponse({"status": "ok"})
+    response = JsonResponse({"status": "unavailable", "reasons": problems}, status=503)
+    response["Retry-After"] = str(settings.NEBULA_RETRY_AFTER_SECONDS)
+    return response

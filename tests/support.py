@@ -1,6 +1,7 @@
 """Helpers shared by the tests: free ports, the moto server, waiting for HTTP."""
 
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -38,15 +39,31 @@ def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen | N
 
 
 def start_standin(port: int, *args: str) -> subprocess.Popen:
-    """Start ``local.standin`` (the moto server) on ``port`` and wait until it answers."""
+    """Start ``local.standin`` (the moto server) on ``port`` and wait until it is ready."""
     process = subprocess.Popen(
         [sys.executable, "-m", "local.standin", "--port", str(port), *args],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    wait_for_http(f"http://127.0.0.1:{port}/moto-api/", process=process)
+    wait_for_line(process, "READY", timeout=60)
     return process
+
+
+def wait_for_line(process: subprocess.Popen, wanted: str, timeout: float) -> None:
+    """Read the process's stdout until a line equal to ``wanted`` arrives."""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=0.5):
+                continue
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"process exited ({process.wait()}) before printing {wanted}")
+            if line.strip() == wanted:
+                return
+    raise TimeoutError(f"no {wanted} line within {timeout} s")
 
 
 def descendants(pid: int) -> set[int]:

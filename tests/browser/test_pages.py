@@ -1,0 +1,61 @@
+"""The pages as a person sees them in Chromium: phone and desktop, light and dark."""
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, PHONE, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SIZES = {"phone": PHONE, "desktop": DESKTOP}
+
+
+def _luminance(css_color: str) -> float:
+    red, green, blue = (
+        int(part) for part in css_color[css_color.index("(") + 1 : -1].split(",")[:3]
+    )
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_home_page_fits_the_screen_and_says_what_nebula_is(page_at, site_url, size, scheme) -> None:
+    page = page_at(SIZES[size], scheme)
+    page.goto(site_url + "/")
+
+    assert page.title() == "Home · Nebula"
+    heading = page.get_by_role("heading", level=1)
+    assert heading.is_visible()
+    # Nothing sticks out sideways, even on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    if scheme == "dark":
+        assert _luminance(background) < 0.25
+    else:
+        assert _luminance(background) > 0.85
+    screenshot(page, f"home-{size}-{scheme}")
+
+
+def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(page_at, site_url) -> None:
+    page = page_at(DESKTOP)
+    page.goto(site_url + "/")
+
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"
+    assert page.get_by_text("Skip to main content").is_visible()
+    screenshot(page, "skip-link-focused")
+
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_missing_page_shows_a_helpful_404(page_at, site_url, size) -> None:
+    page = page_at(SIZES[size])
+    response = page.goto(site_url + "/no-such-page/")
+
+    assert response.status == 404
+    assert "find that page" in page.get_by_role("heading", level=1).inner_text()
+    page.get_by_role("link", name="home", exact=False).first.click()
+    assert page.url == site_url + "/"
+    screenshot(page, f"404-{size}")

@@ -1,0 +1,107 @@
+"""The real run path: ``python -m local.run`` (what ``make run`` starts)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+import pytest
+
+from tests.support import ROOT, alive, descendants, free_port, wait_for_http
+
+pytestmark = pytest.mark.slow
+
+
+def _run_env(tmp_path, port: int, standin_port: int) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_ENDPOINT_URL", "DJANGO_", "NEBULA_"))
+    }
+    env.update(
+        PORT=str(port),
+        NEBULA_STANDIN_PORT=str(standin_port),
+        NEBULA_LOCAL_STATE_DIR=str(tmp_path / "state"),
+    )
+    return env
+
+
+def _start(env: dict[str, str], log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+
+
+def _stop(process: subprocess.Popen) -> set[int]:
+    """SIGTERM the runner as a supervisor would; return the processes it had started."""
+    started = descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0
+    return started
+
+
+def _table(standin_port: int):
+    return boto3.resource(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{standin_port}",
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    ).Table("nebula-local-cache")
+
+
+def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
+    port, standin_port = free_port(), free_port()
+    env = _run_env(tmp_path, port, standin_port)
+    log_path = tmp_path / "run.log"
+    base = f"http://127.0.0.1:{port}"
+
+    with log_path.open("w") as log:
+        process = _start(env, log)
+        try:
+            assert wait_for_http(f"{base}/readyz", timeout=120, process=process) == 200
+            with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+                assert response.status == 200
+                assert b"Nebula" in response.read()
+            _table(standin_port).put_item(
+                Item={"key": "kept-across-restarts", "expires": int(time.time()) + 3600}
+            )
+        finally:
+            started = _stop(process)
+    assert len(started) >= 3, "expected the stand-in, Gunicorn and its workers"
+    assert [pid for pid in started if alive(pid)] == [], log_path.read_text()
+
+    with log_path.open("a") as log:
+        process = _start(env, log)
+        try:
+            assert wait_for_http(f"{base}/readyz", timeout=120, process=process) == 200
+            item = _table(standin_port).get_item(Key={"key": "kept-across-restarts"})
+            assert "Item" in item, log_path.read_text()
+        finally:
+            started = _stop(process)
+    assert [pid for pid in started if alive(pid)] == []
+
+
+def test_run_refuses_a_busy_port_in_one_line(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = _run_env(tmp_path, port, free_port())
+        result = subprocess.run(
+            [sys.executable, "-m", "local.run"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"run: port {port} is in use; set PORT to another port"
