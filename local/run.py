@@ -160,6 +160,11 @@ def main() -> int:
         )
         if migrate.returncode != 0:
             raise RunError("creating the tables failed (see above)")
+        admin = subprocess.run(
+            [sys.executable, "manage.py", "ensure_local_admin"], cwd=ROOT, env=env, check=False
+        )
+        if admin.returncode != 0:
+            raise RunError("making the local admin failed (see above)")
         web = _start([sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"], env)
         _wait_http(f"http://127.0.0.1:{port}/healthz", web, "Gunicorn", 60)
         print(f"\n  Nebula is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)\n", flush=True)

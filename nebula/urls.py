@@ -1,6 +1,6 @@
 """Root URLs. ``/healthz`` and ``/readyz`` are answered by middleware."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,4 +8,5 @@ handler500 = "nebula.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
 ]

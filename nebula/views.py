@@ -21,6 +21,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return HttpResponseForbidden(render_to_string("403_csrf.html", request=request))
 
 
+def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Answer a request over its rate limit: 429, and when to try again."""
+    retry_after = 60
+    response = render(request, "429.html", {"retry_after_seconds": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """Answer an unhandled error: a 503 if DynamoDB is unavailable, else the 500 page.
 

@@ -16,9 +16,12 @@ env = environ.Env()
 DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
+# contrib.auth and contrib.sessions stay installed for their machinery (forms,
+# tokens, logout, clearsessions); their ORM models are never queried.
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
@@ -32,9 +35,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "nebula.middleware.DynamoDBUnavailableMiddleware",
+    "accounts.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "accounts.auth.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "nebula.urls"
@@ -48,6 +55,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
             ],
         },
     },
@@ -95,6 +104,60 @@ CACHES = {
     "shared": {"BACKEND": "nebula.dynamo.cache.DynamoDBCache", "TIMEOUT": 3600},
 }
 NEBULA_RETRY_AFTER_SECONDS = env.int("NEBULA_RETRY_AFTER_SECONDS", default=5)
+
+# --- Accounts and sessions (accounts/) ----------------------------------------
+AUTHENTICATION_BACKENDS = ["accounts.auth.EmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+SESSION_ENGINE = "accounts.session_store"
+SESSION_COOKIE_AGE = env.int("NEBULA_SESSION_AGE", default=30 * 24 * 3600)
+# Without "keep me signed in": a browser-session cookie, forgotten by the server after this.
+NEBULA_BROWSER_SESSION_AGE = env.int("NEBULA_BROWSER_SESSION_AGE", default=12 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Messages ride in a signed cookie: showing one costs no DynamoDB write.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "display_name")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_RESET_TIMEOUT = env.int("NEBULA_PASSWORD_RESET_TIMEOUT", default=3600)
+NEBULA_EMAIL_LINK_MAX_AGE = env.int("NEBULA_EMAIL_LINK_MAX_AGE", default=3 * 24 * 3600)
+
+# Rate limits (django-ratelimit), counted in the shared DynamoDB cache.
+RATELIMIT_USE_CACHE = "shared"
+RATELIMIT_VIEW = "nebula.views.rate_limited"
+RATELIMIT_IP_META_KEY = "nebula.http.client_ip"
+# django_ratelimit is deliberately not an installed app: its only job there is a
+# system check that warns about every cache backend it has not heard of, ours
+# included. Ours does atomic add/incr shared by every process
+# (tests/nebula/test_cache.py proves it); the decorator and middleware need no app.
+NEBULA_RATES = {
+    "login_ip": env.str("NEBULA_RATE_LOGIN_IP", default="30/5m"),
+    "login_account": env.str("NEBULA_RATE_LOGIN_ACCOUNT", default="10/15m"),
+    "signup_ip": env.str("NEBULA_RATE_SIGNUP_IP", default="10/h"),
+    "password_reset_ip": env.str("NEBULA_RATE_PASSWORD_RESET_IP", default="10/h"),
+    "password_reset_account": env.str("NEBULA_RATE_PASSWORD_RESET_ACCOUNT", default="3/h"),
+    "verify_resend_user": env.str("NEBULA_RATE_VERIFY_RESEND_USER", default="5/h"),
+}
+# How many proxies (the load balancer) append to X-Forwarded-For in front of us.
+NEBULA_TRUSTED_PROXY_COUNT = env.int("NEBULA_TRUSTED_PROXY_COUNT", default=0)
+
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Nebula <nebula@localhost>")
 
 # --- Logging -----------------------------------------------------------------------
 NEBULA_LOG_FORMAT = env.str("NEBULA_LOG_FORMAT", default="json")

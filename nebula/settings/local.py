@@ -44,5 +44,10 @@ os.environ.setdefault("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{NEBULA_ST
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
+# Mail is written to files, one per message, for the person running make run.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = LOCAL_STATE_DIR / "mail"
+NEBULA_LOCAL_MODE = True
+
 NEBULA_LOG_FORMAT = env.str("NEBULA_LOG_FORMAT", default="text")
 LOGGING = logging_config(NEBULA_LOG_FORMAT, env.str("NEBULA_LOG_LEVEL", default="INFO"))

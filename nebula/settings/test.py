@@ -6,3 +6,8 @@ from .local import env, logging_config
 DEBUG = False
 NEBULA_TABLE_PREFIX = env.str("NEBULA_TABLE_PREFIX", default="nebula-test-")
 LOGGING = logging_config("json", "INFO")
+
+# Argon2id still, with small costs: hashing is most of a sign-up's time.
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+# Generous limits; the rate-limit tests set their own.
+NEBULA_RATES = dict.fromkeys(NEBULA_RATES, "1000/m")

@@ -25,6 +25,8 @@ def production_server(tmp_path, dynamodb: str):
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": HOST,
         "NEBULA_TABLE_PREFIX": "nebula-test-",
+        "EMAIL_HOST": "127.0.0.1",
+        "DEFAULT_FROM_EMAIL": "nebula@example.com",
         "NEBULA_STATIC_ROOT": str(tmp_path / "static"),
         "PORT": str(port),
         "NEBULA_BIND_HOST": "127.0.0.1",

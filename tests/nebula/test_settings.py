@@ -15,6 +15,8 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "nebula.example.com",
     "NEBULA_TABLE_PREFIX": "nebula-prod-",
     "AWS_REGION": "eu-west-1",
+    "EMAIL_HOST": "email-smtp.eu-west-1.amazonaws.com",
+    "DEFAULT_FROM_EMAIL": "Nebula <no-reply@nebula.example.com>",
 }
 
 
@@ -42,7 +44,15 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "NEBULA_TABLE_PREFIX", "AWS_REGION"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "NEBULA_TABLE_PREFIX",
+        "AWS_REGION",
+        "EMAIL_HOST",
+        "DEFAULT_FROM_EMAIL",
+    ],
 )
 def test_production_refuses_to_start_without_a_required_variable(missing: str) -> None:
     result = _manage("check", env=_env(**{missing: None, "AWS_DEFAULT_REGION": None}))

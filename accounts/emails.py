@@ -1,0 +1,67 @@
+"""The mails accounts send, through Django's email API (backend chosen by settings)."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from . import tokens
+from .models import User
+
+
+def _send(*, to: str, subject: str, template: str, context: dict) -> None:
+    body = render_to_string(template, context)
+    send_mail(subject, body, None, [to])
+
+
+def send_verification(*, request: HttpRequest, user: User) -> None:
+    link = request.build_absolute_uri(
+        reverse("accounts:verify_email", args=[tokens.verification_token(user)])
+    )
+    _send(
+        to=user.email,
+        subject="Confirm your email address for Nebula",
+        template="accounts/email/verify.txt",
+        context={
+            "user": user,
+            "link": link,
+            "expires_hours": settings.NEBULA_EMAIL_LINK_MAX_AGE // 3600,
+        },
+    )
+
+
+def send_email_change(*, request: HttpRequest, user: User, new_email: str) -> None:
+    link = request.build_absolute_uri(
+        reverse("accounts:email_confirm", args=[tokens.email_change_token(user, new_email)])
+    )
+    _send(
+        to=new_email,
+        subject="Confirm your new email address for Nebula",
+        template="accounts/email/email_change.txt",
+        context={
+            "user": user,
+            "link": link,
+            "new_email": new_email,
+            "expires_hours": settings.NEBULA_EMAIL_LINK_MAX_AGE // 3600,
+        },
+    )
+
+
+def send_password_reset(*, request: HttpRequest, user: User) -> None:
+    link = request.build_absolute_uri(
+        reverse(
+            "accounts:password_reset_confirm",
+            args=[tokens.encode_uid(user), tokens.password_reset_tokens.make_token(user)],
+        )
+    )
+    _send(
+        to=user.email,
+        subject="Reset your Nebula password",
+        template="accounts/email/password_reset.txt",
+        context={
+            "user": user,
+            "link": link,
+            "expires_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        },
+    )

@@ -1,0 +1,157 @@
+"""Forms: parse and validate input; the writes happen in services."""
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import forms as auth_forms
+from django.core.validators import MaxLengthValidator
+from django.http import HttpRequest
+
+from .auth import MAX_PASSWORD_LENGTH
+from .models import User
+
+EMAIL_MAX_LENGTH = 254
+DISPLAY_NAME_MAX_LENGTH = 80
+
+
+class NebulaForm(forms.Form):
+    error_css_class = "field--error"
+    required_css_class = "field--required"
+
+
+def _password_field(label: str, *, autocomplete: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        strip=False,
+        max_length=MAX_PASSWORD_LENGTH,
+        help_text=help_text,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
+def _cap_passwords(form: forms.Form, *names: str) -> None:
+    """Give Django's own password fields our length cap (checked before any hashing)."""
+    for name in names:
+        field = form.fields[name]
+        field.max_length = MAX_PASSWORD_LENGTH
+        field.validators.append(MaxLengthValidator(MAX_PASSWORD_LENGTH))
+        field.widget.attrs["maxlength"] = str(MAX_PASSWORD_LENGTH)
+
+
+def _email_field(label: str = "Email address", **kwargs: Any) -> forms.EmailField:
+    return forms.EmailField(
+        label=label,
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        **kwargs,
+    )
+
+
+class SignupForm(NebulaForm):
+    email = _email_field()
+    display_name = forms.CharField(
+        label="Display name",
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        required=False,
+        help_text="Optional. Shown on your pages instead of your email address.",
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+    )
+    password1 = _password_field(
+        "Password",
+        autocomplete="new-password",
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = _password_field("Password again", autocomplete="new-password")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        password1, password2 = data.get("password1"), data.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords don’t match.")
+        elif password2 and "email" in data:
+            candidate = User(email=data["email"], display_name=data.get("display_name", ""))
+            try:
+                password_validation.validate_password(password2, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password2", error)
+        return data
+
+
+class LoginForm(NebulaForm):
+    email = _email_field()
+    password = _password_field("Password", autocomplete="current-password")
+    remember = forms.BooleanField(label="Keep me signed in", required=False)
+
+    invalid_login = "The email address or password is not right."
+
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.user: User | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "email" in data and "password" in data:
+            self.user = authenticate(self.request, email=data["email"], password=data["password"])
+            if self.user is None:
+                raise forms.ValidationError(self.invalid_login, code="invalid")
+        return data
+
+
+class PasswordChangeForm(NebulaForm, auth_forms.PasswordChangeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _cap_passwords(self, "old_password", "new_password1", "new_password2")
+
+
+class SetPasswordForm(NebulaForm, auth_forms.SetPasswordForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _cap_passwords(self, "new_password1", "new_password2")
+
+
+class PasswordResetForm(NebulaForm):
+    email = _email_field()
+
+
+class ProfileForm(NebulaForm):
+    display_name = forms.CharField(
+        label="Display name", max_length=DISPLAY_NAME_MAX_LENGTH, required=False
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class EmailChangeForm(NebulaForm):
+    new_email = _email_field("New email address")
+    password = _password_field("Your password", autocomplete="current-password")
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_new_email(self) -> str:
+        email = self.cleaned_data["new_email"].strip()
+        if email.lower() == self.user.email.lower():
+            raise forms.ValidationError("That is already your email address.")
+        return email
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password is not right.")
+        return password
+
+
+class DeleteAccountForm(NebulaForm):
+    password = _password_field("Your password", autocomplete="current-password")
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password is not right.")
+        return password

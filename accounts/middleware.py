@@ -1,0 +1,41 @@
+"""Session middleware: who is on the session, and a "last seen" stamp now and then."""
+
+import logging
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.http import HttpRequest, HttpResponse
+
+from nebula.dynamo.errors import is_unavailable
+from nebula.http import client_ip
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, telling the store the client's IP and browser."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.session.client_ip = client_ip(request)
+        request.session.user_agent = request.headers.get("User-Agent", "")[:512]
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and session.accessed
+            and not session.modified
+            and session.get(SESSION_KEY)
+            and session.needs_last_seen_stamp()
+        ):
+            try:
+                services.session_touch(key=session.session_key, ip=session.client_ip)
+            except Exception as exc:
+                # The page itself worked; a missed stamp is not worth an error page.
+                if not is_unavailable(exc):
+                    raise
+                logger.warning("could not stamp last seen: %s", exc)
+        return super().process_response(request, response)

@@ -1,0 +1,157 @@
+"""Accounts tables: users, email claims and sessions (docs/data-model.md).
+
+The user is a PynamoDB model that quacks like Django's user where Django's auth
+machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
+``set_password``...), so ``logout``, ``update_session_auth_hash``,
+``login_required``, the token generator and the password forms work unchanged.
+"""
+
+import hashlib
+from typing import Any, ClassVar
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.crypto import salted_hmac
+from pynamodb.attributes import (
+    BooleanAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from nebula.dynamo.models import NebulaModel
+
+
+class _FieldLabels:
+    """Just enough of ``Model._meta`` for Django's password similarity validator."""
+
+    labels: ClassVar[dict[str, str]] = {"email": "email address", "display_name": "display name"}
+
+    def get_field(self, name: str) -> Any:
+        if name not in self.labels:
+            raise FieldDoesNotExist(name)
+        return type("Field", (), {"verbose_name": self.labels[name]})
+
+
+class User(NebulaModel):
+    """A person with an account."""
+
+    class Meta:
+        table_name = "users"
+
+    id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    password = UnicodeAttribute()
+    display_name = UnicodeAttribute(default="")
+    is_active = BooleanAttribute(default=True)
+    is_staff = BooleanAttribute(default=False)
+    is_superuser = BooleanAttribute(default=False)
+    email_verified = BooleanAttribute(default=False)
+    date_joined = UTCDateTimeAttribute()
+    last_login = UTCDateTimeAttribute(null=True)
+    # Optimistic locking: every save checks and bumps it.
+    version = VersionAttribute()
+
+    EMAIL_FIELD = "email"
+    is_authenticated = True
+    is_anonymous = False
+    _meta = _FieldLabels()
+
+    @property
+    def pk(self) -> str:
+        return self.id
+
+    @classmethod
+    def get_email_field_name(cls) -> str:
+        return cls.EMAIL_FIELD
+
+    def get_username(self) -> str:
+        return self.email
+
+    def __str__(self) -> str:
+        return self.display_name or self.email
+
+    def __eq__(self, other: object) -> bool:
+        # Django's update_session_auth_hash compares request.user with the user.
+        return isinstance(other, User) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def set_password(self, raw_password: str) -> None:
+        self.password = make_password(raw_password)
+
+    def check_password(self, raw_password: str) -> bool:
+        """Check the password; never rehash here (writes belong in services)."""
+        return check_password(raw_password, self.password)
+
+    def get_session_auth_hash(self) -> str:
+        """Return an HMAC of the password hash: sessions end when the password changes."""
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            self.password,
+            algorithm="sha256",
+        ).hexdigest()
+
+    @property
+    def can_start_jobs(self) -> bool:
+        return self.is_active and self.email_verified
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_active and self.is_superuser
+
+    def has_perms(self, perm_list: list[str], obj: object = None) -> bool:
+        return all(self.has_perm(perm, obj) for perm in perm_list)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_active and self.is_superuser
+
+
+class EmailClaim(NebulaModel):
+    """Makes an email address unique: written in one transaction with the user."""
+
+    class Meta:
+        table_name = "email-claims"
+
+    # Trimmed and lower-cased: "unique" means case-insensitively.
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+class SessionsByUser(GlobalSecondaryIndex):
+    """Every session of one user: the sessions page and "sign out everywhere"."""
+
+    class Meta:
+        index_name = "by-user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
+class Session(NebulaModel):
+    """One browser session; anonymous ones have no ``user_id`` and stay out of the index."""
+
+    class Meta:
+        table_name = "sessions"
+
+    key = UnicodeAttribute(hash_key=True)
+    data = UnicodeAttribute()
+    # DynamoDB deletes expired sessions only eventually: every read checks this too.
+    expires = TTLAttribute()
+    user_id = UnicodeAttribute(null=True)
+    created = UTCDateTimeAttribute()
+    last_seen = UTCDateTimeAttribute()
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    by_user = SessionsByUser()
+
+    @property
+    def public_id(self) -> str:
+        """Name the session in pages and forms without revealing its key."""
+        return session_public_id(self.key)
+
+
+def session_public_id(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:20]

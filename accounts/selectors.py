@@ -1,0 +1,75 @@
+"""Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from nebula.dynamo.models import connection
+
+from .models import EmailClaim, Session, User
+
+
+def normalize_email(email: str) -> str:
+    """Return the form of an address that uniqueness is checked on."""
+    return email.strip().lower()
+
+
+def user_get(*, user_id: str) -> User | None:
+    """Return the user with this id, or None."""
+    try:
+        return User.get(user_id, consistent_read=True)
+    except User.DoesNotExist:
+        return None
+
+
+def user_get_by_email(*, email: str) -> User | None:
+    """Return the user who holds this address (any case, surrounding spaces ignored)."""
+    try:
+        claim = EmailClaim.get(normalize_email(email), consistent_read=True)
+    except EmailClaim.DoesNotExist:
+        return None
+    return user_get(user_id=claim.user_id)
+
+
+def _live(session: Session | None, now: datetime) -> Session | None:
+    return session if session is not None and session.expires > now else None
+
+
+def session_get(*, key: str) -> Session | None:
+    """Return the live session with this key, or None (expired ones count as gone)."""
+    try:
+        session = Session.get(key, consistent_read=True)
+    except Session.DoesNotExist:
+        return None
+    return _live(session, timezone.now())
+
+
+def session_and_user_get(*, key: str, user_id: str) -> tuple[Session | None, User | None]:
+    """Read a session and its user in one BatchGetItem: the request budget's one read."""
+    client = connection().client
+    tables = {Session.Meta.table_name: Session, User.Meta.table_name: User}
+    request = {
+        Session.Meta.table_name: {"Keys": [{"key": {"S": key}}], "ConsistentRead": True},
+        User.Meta.table_name: {"Keys": [{"id": {"S": user_id}}], "ConsistentRead": True},
+    }
+    found: dict[type, object] = {}
+    response = client.batch_get_item(RequestItems=request)
+    for table, items in response.get("Responses", {}).items():
+        for item in items:
+            found[tables[table]] = tables[table].from_raw_data(item)
+    session = found.get(Session)
+    user = found.get(User)
+    # DynamoDB may leave keys unprocessed under load; read those one by one.
+    unprocessed = response.get("UnprocessedKeys", {})
+    if Session.Meta.table_name in unprocessed:
+        session = session_get(key=key)
+    if User.Meta.table_name in unprocessed:
+        user = user_get(user_id=user_id)
+    return _live(session, timezone.now()), user
+
+
+def session_list_for_user(*, user_id: str) -> list[Session]:
+    """Return the user's live sessions, most recently seen first (GSI ``by-user``)."""
+    now = timezone.now()
+    sessions = [s for s in Session.by_user.query(user_id) if s.expires > now]
+    return sorted(sessions, key=lambda s: s.last_seen, reverse=True)

@@ -1,0 +1,69 @@
+"""Signed, expiring, single-use links: email verification, email change, password reset.
+
+Each token signs the state it is meant to change, so it stops working once that
+state has changed: a verification link dies when the address is verified (or
+changed), an email-change link when the address has moved, and a password-reset
+link (Django's generator) when the password or the last login changes.
+"""
+
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core import signing
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
+from .models import User
+
+_VERIFY_SALT = "accounts.verify-email"
+_CHANGE_SALT = "accounts.change-email"
+
+password_reset_tokens = PasswordResetTokenGenerator()
+
+
+class InvalidTokenError(Exception):
+    """The link was tampered with, has expired, or was used already."""
+
+
+def verification_token(user: User) -> str:
+    return signing.dumps({"u": user.id, "e": user.email}, salt=_VERIFY_SALT, compress=True)
+
+
+def read_verification_token(token: str) -> tuple[str, str]:
+    """Return (user id, email) from a verification token."""
+    data = _loads(token, _VERIFY_SALT)
+    return data["u"], data["e"]
+
+
+def email_change_token(user: User, new_email: str) -> str:
+    return signing.dumps(
+        {"u": user.id, "old": user.email, "new": new_email}, salt=_CHANGE_SALT, compress=True
+    )
+
+
+def read_email_change_token(token: str) -> tuple[str, str, str]:
+    """Return (user id, old email, new email) from an email-change token."""
+    data = _loads(token, _CHANGE_SALT)
+    return data["u"], data["old"], data["new"]
+
+
+def _loads(token: str, salt: str) -> dict:
+    try:
+        data = signing.loads(token, salt=salt, max_age=settings.NEBULA_EMAIL_LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise InvalidTokenError("This link has expired.") from exc
+    except signing.BadSignature as exc:
+        raise InvalidTokenError("This link is not valid.") from exc
+    if not isinstance(data, dict):
+        raise InvalidTokenError("This link is not valid.")
+    return data
+
+
+def encode_uid(user: User) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+def decode_uid(uidb64: str) -> str | None:
+    try:
+        return force_str(urlsafe_base64_decode(uidb64))
+    except (ValueError, UnicodeDecodeError):
+        return None

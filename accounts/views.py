@@ -1,0 +1,324 @@
+"""Account pages: parse with a form, call a service, render. No DynamoDB call here."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from . import emails, forms, ratelimits, selectors, services, tokens
+from .auth import login
+from .models import session_public_id
+from .useragent import describe_device
+
+# The reset token moves from the URL into the session, so it never leaks
+# through the Referer header of the password form (as Django's own view does).
+RESET_SESSION_TOKEN = "_password_reset_token"  # noqa: S105 - a session key's name
+RESET_URL_TOKEN = "set-password"  # noqa: S105 - the URL's placeholder
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@ratelimits.signup_per_ip
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:profile")
+    form = forms.SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                display_name=form.cleaned_data["display_name"],
+            )
+        except services.EmailTakenError:
+            form.add_error("email", "An account with this email address already exists.")
+        else:
+            login(request, user, remember=False)
+            emails.send_verification(request=request, user=user)
+            messages.success(
+                request, f"Welcome to Nebula! We sent a link to {user.email} to confirm it."
+            )
+            return redirect("accounts:profile")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@ratelimits.login_per_ip
+@ratelimits.login_per_account
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
+    if request.user.is_authenticated and request.method == "GET":
+        return HttpResponseRedirect(next_url or reverse("accounts:profile"))
+    form = forms.LoginForm(request, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.user, remember=form.cleaned_data["remember"])
+        return HttpResponseRedirect(next_url or reverse("accounts:profile"))
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("home")
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        user_id, email = tokens.read_verification_token(token)
+    except tokens.InvalidTokenError as error:
+        return _verify_result(request, ok=False, message=str(error))
+    user = selectors.user_get(user_id=user_id)
+    if user is None or not services.user_mark_email_verified(user=user, email=email):
+        return _verify_result(
+            request, ok=False, message="This link was used already or is for an old address."
+        )
+    return _verify_result(request, ok=True, message=f"Thank you: {email} is confirmed.")
+
+
+def _verify_result(request: HttpRequest, *, ok: bool, message: str) -> HttpResponse:
+    return render(
+        request,
+        "accounts/verify_result.html",
+        {"ok": ok, "message": message},
+        status=200 if ok else 400,
+    )
+
+
+@require_POST
+@login_required
+@ratelimits.verification_resend_per_user
+def verify_resend(request: HttpRequest) -> HttpResponse:
+    if request.user.email_verified:
+        messages.info(request, "Your email address is already confirmed.")
+    else:
+        emails.send_verification(request=request, user=request.user)
+        messages.success(request, f"We sent a new link to {request.user.email}.")
+    return redirect("accounts:profile")
+
+
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@never_cache
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = forms.PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_set_password(
+            user=request.user, password=form.cleaned_data["new_password1"]
+        )
+        update_session_auth_hash(request, user)
+        ended = services.session_end_all(user_id=user.id, except_key=request.session.session_key)
+        messages.success(
+            request,
+            f"Your password is changed. {ended} other session{'s' if ended != 1 else ''} "
+            "signed out.",
+        )
+        return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@never_cache
+@ratelimits.password_reset_per_ip
+@ratelimits.password_reset_per_account
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = forms.PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = selectors.user_get_by_email(email=form.cleaned_data["email"])
+        if user is not None and user.is_active:
+            emails.send_password_reset(request=request, user=user)
+        # The same answer either way: never say whether an address has an account.
+        return redirect("accounts:password_reset_sent")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "accounts/password_reset_sent.html",
+        {"timeout_hours": settings.PASSWORD_RESET_TIMEOUT // 3600},
+    )
+
+
+@sensitive_post_parameters("new_password1", "new_password2")
+@never_cache
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    if token != RESET_URL_TOKEN:
+        request.session[RESET_SESSION_TOKEN] = token
+        return redirect("accounts:password_reset_confirm", uidb64=uidb64, token=RESET_URL_TOKEN)
+    session_token = request.session.get(RESET_SESSION_TOKEN, "")
+    user_id = tokens.decode_uid(uidb64)
+    user = selectors.user_get(user_id=user_id) if user_id else None
+    if user is None or not tokens.password_reset_tokens.check_token(user, session_token):
+        return render(
+            request, "accounts/password_reset_confirm.html", {"validlink": False}, status=400
+        )
+    form = forms.SetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_set_password(user=user, password=form.cleaned_data["new_password1"])
+        services.session_end_all(user_id=user.id)
+        del request.session[RESET_SESSION_TOKEN]
+        return redirect("accounts:password_reset_complete")
+    return render(
+        request, "accounts/password_reset_confirm.html", {"validlink": True, "form": form}
+    )
+
+
+def password_reset_complete(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/password_reset_complete.html")
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    action = request.POST.get("action") if request.method == "POST" else None
+    profile_form = forms.ProfileForm(
+        request.POST if action == "profile" else None,
+        initial={"display_name": user.display_name, "version": user.version},
+    )
+    email_form = forms.EmailChangeForm(user, request.POST if action == "email" else None)
+    if action == "profile" and profile_form.is_valid():
+        try:
+            services.user_update_profile(
+                user=user,
+                expected_version=profile_form.cleaned_data["version"],
+                display_name=profile_form.cleaned_data["display_name"],
+            )
+        except services.ConcurrentEditError:
+            profile_form.add_error(
+                None,
+                "Your profile was changed somewhere else since you opened this page. "
+                "Nothing was saved: reload the page and try again.",
+            )
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("accounts:profile")
+    elif action == "email" and email_form.is_valid():
+        new_email = email_form.cleaned_data["new_email"]
+        emails.send_email_change(request=request, user=user, new_email=new_email)
+        messages.success(
+            request, f"We sent a link to {new_email}. Your address changes when you follow it."
+        )
+        return redirect("accounts:profile")
+    status = 400 if action in ("profile", "email") else 200
+    return render(
+        request,
+        "accounts/profile.html",
+        {"user": user, "profile_form": profile_form, "email_form": email_form},
+        status=status,
+    )
+
+
+@login_required
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        user_id, old_email, new_email = tokens.read_email_change_token(token)
+    except tokens.InvalidTokenError as error:
+        return _email_result(request, ok=False, message=str(error))
+    user = request.user
+    if user.id != user_id or user.email != old_email:
+        return _email_result(
+            request, ok=False, message="This link was used already or is for another account."
+        )
+    try:
+        services.user_change_email(user=user, old_email=old_email, new_email=new_email)
+    except services.EmailTakenError:
+        return _email_result(
+            request, ok=False, message=f"{new_email} is now used by another account."
+        )
+    except services.ConcurrentEditError:
+        return _email_result(
+            request, ok=False, message="Your account changed meanwhile. Please try again."
+        )
+    return _email_result(request, ok=True, message=f"Your email address is now {new_email}.")
+
+
+def _email_result(request: HttpRequest, *, ok: bool, message: str) -> HttpResponse:
+    return render(
+        request,
+        "accounts/email_change_result.html",
+        {"ok": ok, "message": message},
+        status=200 if ok else 400,
+    )
+
+
+class _SessionRow:
+    def __init__(self, session: object, current_key: str | None) -> None:
+        self.public_id = session.public_id
+        self.device = describe_device(session.user_agent)
+        self.ip = session.ip or "unknown"
+        self.created = session.created
+        self.last_seen = session.last_seen
+        self.is_current = session.key == current_key
+
+
+@never_cache
+@login_required
+def sessions(request: HttpRequest) -> HttpResponse:
+    current = request.session.session_key
+    rows = [
+        _SessionRow(s, current) for s in selectors.session_list_for_user(user_id=request.user.id)
+    ]
+    rows.sort(key=lambda row: not row.is_current)
+    return render(request, "accounts/sessions.html", {"sessions": rows})
+
+
+@require_POST
+@login_required
+def session_end(request: HttpRequest) -> HttpResponse:
+    public_id = request.POST.get("session_id", "")[:64]
+    current_key = request.session.session_key
+    if current_key and public_id == session_public_id(current_key):
+        messages.error(request, "To end this session, log out.")
+    elif services.session_end(user_id=request.user.id, public_id=public_id):
+        messages.success(request, "That session is signed out.")
+    else:
+        messages.error(request, "That session had already ended.")
+    return redirect("accounts:sessions")
+
+
+@require_POST
+@login_required
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    ended = services.session_end_all(
+        user_id=request.user.id, except_key=request.session.session_key
+    )
+    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:sessions")
+
+
+WILL_REMOVE = [
+    "your account and profile",
+    "your email address (it can be used for a new account)",
+    "every session: you are signed out everywhere",
+]
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@login_required
+def delete(request: HttpRequest) -> HttpResponse:
+    form = forms.DeleteAccountForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        removed = services.user_delete(user=request.user)
+        logout(request)
+        return render(request, "accounts/deleted.html", {"removed": removed})
+    return render(request, "accounts/delete.html", {"form": form, "will_remove": WILL_REMOVE})
