@@ -1,0 +1,165 @@
+"""Bad input gets field errors and a 200/4xx, never a 500, and changes nothing."""
+
+import threading
+
+import pytest
+from django.test import Client
+
+from accounts import selectors
+from accounts.models import EmailClaim, User
+from tests.accounts.conftest import PASSWORD, log_in
+
+TEN_KB = "x" * 10_240
+ONE_MB = "p" * 1_048_576
+
+FORMS = {
+    "/accounts/signup/": {
+        "email": "new@example.com",
+        "display_name": "New",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    },
+    "/accounts/login/": {"email": "ann@example.com", "password": PASSWORD},
+    "/accounts/password/reset/": {"email": "ann@example.com"},
+}
+MEMBER_FORMS = {
+    "/accounts/password/": {
+        "old_password": PASSWORD,
+        "new_password1": "another long phrase",
+        "new_password2": "another long phrase",
+    },
+    "/accounts/profile/": {"action": "profile", "display_name": "Ann", "version": "2"},
+    "/accounts/delete/": {"password": PASSWORD},
+}
+BAD_VALUES = {"empty": "", "10 KB": TEN_KB, "NUL byte": "ab\x00cd"}
+
+
+# Fields where an empty value is fine.
+OPTIONAL = {"display_name"}
+
+
+def _cases(forms: dict) -> list:
+    return [
+        pytest.param(path, field, value, id=f"{path}:{field}:{name}")
+        for path, data in forms.items()
+        for field in data
+        if field != "action"
+        for name, value in BAD_VALUES.items()
+        if not (field in OPTIONAL and value == "")
+    ]
+
+
+def _assert_refused(response, *, fields_with_errors: bool = True) -> None:
+    assert 200 <= response.status_code < 500, response.status_code
+    assert response.status_code != 302
+    if fields_with_errors:
+        assert b"errorlist" in response.content
+
+
+@pytest.mark.parametrize(("path", "field", "value"), _cases(FORMS))
+def test_public_forms_refuse_bad_values_with_field_errors(client, user, path, field, value) -> None:
+    data = {**FORMS[path], field: value}
+
+    response = client.post(path, data)
+
+    _assert_refused(response)
+    assert User.count() == 1
+
+
+@pytest.mark.parametrize(("path", "field", "value"), _cases(MEMBER_FORMS))
+def test_member_forms_refuse_bad_values_with_field_errors(
+    signed_in, user, path, field, value
+) -> None:
+    data = {**MEMBER_FORMS[path], field: value}
+
+    response = signed_in.post(path, data)
+
+    _assert_refused(response)
+    assert User.count(user.id) == 1
+
+
+@pytest.mark.parametrize("path", [*FORMS, *MEMBER_FORMS])
+def test_invalid_utf8_in_the_body_is_not_a_500(signed_in, path) -> None:
+    body = b"email=\xff\xfe%ff&password=\xc3\x28&display_name=\xed\xa0\x80"
+
+    response = signed_in.post(path, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code < 500
+
+
+def test_a_one_megabyte_password_is_refused_before_hashing(client, user, monkeypatch) -> None:
+    import django.contrib.auth.hashers as hashers
+
+    hashed: list[int] = []
+    original = hashers.make_password
+    monkeypatch.setattr(
+        hashers, "make_password", lambda p, *a, **k: hashed.append(len(p)) or original(p, *a, **k)
+    )
+
+    signup = client.post(
+        "/accounts/signup/", {"email": "big@example.com", "password1": ONE_MB, "password2": ONE_MB}
+    )
+    login = log_in(client, password=ONE_MB)
+
+    _assert_refused(signup)
+    assert b"at most 512 characters" in signup.content
+    assert login.status_code == 200
+    assert all(length <= 512 for length in hashed)
+    assert selectors.user_get_by_email(email="big@example.com") is None
+
+
+@pytest.mark.parametrize("path", [*FORMS, *MEMBER_FORMS, "/accounts/logout/"])
+def test_posts_without_a_csrf_token_are_refused(user, path) -> None:
+    client = Client(enforce_csrf_checks=True)
+    log_in_client = Client()
+    log_in(log_in_client)
+    client.cookies = log_in_client.cookies
+
+    response = client.post(path, {**FORMS.get(path, {}), **MEMBER_FORMS.get(path, {})})
+
+    assert response.status_code == 403
+    assert User.count(user.id) == 1
+
+
+def test_a_wrong_csrf_token_is_refused(user) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")
+    response = client.post(
+        "/accounts/login/",
+        {"email": "ann@example.com", "password": PASSWORD, "csrfmiddlewaretoken": "x" * 64},
+    )
+
+    assert response.status_code == 403
+
+
+def test_emails_differing_only_in_case_or_spaces_are_one_address(client, user) -> None:
+    response = log_in(client, email="  Ann@EXAMPLE.com  ")
+
+    assert response.status_code == 302
+
+
+def test_twenty_simultaneous_sign_ups_with_one_email_make_one_account() -> None:
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def sign_up(n: int) -> None:
+        client = Client()
+        email = "same@example.com" if n % 2 else " SAME@example.com"
+        data = {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+        barrier.wait()
+        response = client.post("/accounts/signup/", data)
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            assert b"already exists" in response.content
+
+    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] * 19 + [302]
+    assert User.count() == 1
+    assert EmailClaim.count() == 1
+    [claim] = EmailClaim.scan()
+    assert User.get(claim.user_id).email.strip().lower() == "same@example.com"

@@ -1,0 +1,51 @@
+"""The request budget: anonymous pages 0 calls; signed-in pages 1 read, rare stamps."""
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Session
+from nebula.logging import JSONFormatter
+
+
+@pytest.fixture
+def calls_of(caplog):
+    """Return the DynamoDB calls the access log recorded for one request."""
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    def calls(client: Client, path: str) -> int:
+        caplog.clear()
+        response = client.get(path)
+        assert response.status_code == 200, response
+        [record] = [r for r in caplog.records if r.name == "nebula.access"]
+        return json.loads(JSONFormatter().format(record))["dynamodb_calls"]
+
+    return calls
+
+
+def test_anonymous_pages_without_a_session_cookie_make_no_call(client, calls_of) -> None:
+    assert calls_of(client, "/") == 0
+    assert calls_of(client, "/accounts/login/") == 0
+    assert calls_of(client, "/accounts/signup/") == 0
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/profile/", "/accounts/password/"])
+def test_a_signed_in_page_costs_one_read(signed_in, calls_of, path) -> None:
+    assert calls_of(signed_in, path) == 1
+    assert calls_of(signed_in, path) == 1
+
+
+def test_last_seen_is_stamped_at_most_once_per_five_minutes(signed_in, calls_of) -> None:
+    key = signed_in.cookies["sessionid"].value
+    assert calls_of(signed_in, "/") == 1
+
+    stale = timezone.now() - timedelta(minutes=6)
+    Session(key).update(actions=[Session.last_seen.set(stale)])
+
+    assert calls_of(signed_in, "/") == 2  # the read, and one stamp
+    assert Session.get(key).last_seen > stale
+    assert calls_of(signed_in, "/") == 1
