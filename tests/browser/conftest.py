@@ -38,10 +38,17 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def site_url(moto_endpoint: str):
+def mail_dir(tmp_path_factory) -> Path:
+    """The folder the served site writes its mails to (one file per message)."""
+    return tmp_path_factory.mktemp("state") / "mail"
+
+
+@pytest.fixture(scope="session")
+def site_url(moto_endpoint: str, mail_dir: Path):
     """Serve the site with Gunicorn (test settings) for the whole session."""
     port = free_port()
     env = {
+        "NEBULA_LOCAL_STATE_DIR": str(mail_dir.parent),
         **dynamodb_env(int(moto_endpoint.rsplit(":", 1)[1])),
         "DJANGO_SETTINGS_MODULE": "nebula.settings.test",
         "PORT": str(port),

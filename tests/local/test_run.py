@@ -1,10 +1,13 @@
 """The real run path: ``python -m local.run`` (what ``make run`` starts)."""
 
+import http.cookiejar
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -73,6 +76,9 @@ def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
             started = _stop(process)
     assert len(started) >= 3, "expected the stand-in, Gunicorn and its workers"
     assert [pid for pid in started if alive(pid)] == [], log_path.read_text()
+    first_log = log_path.read_text()
+    assert "Local admin admin@localhost created." in first_log
+    password = re.search(r"with password: (\S+)", first_log).group(1)
 
     with log_path.open("a") as log:
         process = _start(env, log)
@@ -80,9 +86,26 @@ def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
             assert wait_for_http(f"{base}/readyz", timeout=120, process=process) == 200
             item = _table(standin_port).get_item(Key={"key": "kept-across-restarts"})
             assert "Item" in item, log_path.read_text()
+            assert _logs_in(base, "admin@localhost", password)
         finally:
             started = _stop(process)
     assert [pid for pid in started if alive(pid)] == []
+
+
+def _logs_in(base: str, email: str, password: str) -> bool:
+    """Log in through the real login form; return whether the profile page opened."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{base}/accounts/login/", timeout=10) as response:
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', response.read()).group(1)
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token.decode(), "email": email, "password": password}
+    ).encode()
+    request = urllib.request.Request(
+        f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"}
+    )
+    with opener.open(request, timeout=10) as response:
+        return response.url.endswith("/accounts/profile/") and b"Local admin" in response.read()
 
 
 def test_run_refuses_a_busy_port_in_one_line(tmp_path) -> None:
@@ -105,3 +128,28 @@ def test_run_refuses_a_busy_port_in_one_line(tmp_path) -> None:
 
     assert result.returncode == 1
     assert result.stderr.strip() == f"run: port {port} is in use; set PORT to another port"
+
+
+def test_the_local_admin_command_refuses_production_settings() -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nebula.settings.production",
+        "DJANGO_SECRET_KEY": "k" * 30 + "abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_ALLOWED_HOSTS": "example.com",
+        "NEBULA_TABLE_PREFIX": "nebula-prod-",
+        "AWS_REGION": "eu-west-1",
+        "EMAIL_HOST": "smtp.example.com",
+        "DEFAULT_FROM_EMAIL": "a@example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "ensure_local_admin"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "only runs with local settings" in result.stderr

@@ -1,0 +1,87 @@
+"""Account journeys in a real Chromium, as a person clicks through them."""
+
+import re
+
+import pytest
+
+from tests.accounts.conftest import PASSWORD
+from tests.browser.conftest import DESKTOP, PHONE, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _fits(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def _verification_link(mail_dir, address: str) -> str:
+    for message in sorted(mail_dir.glob("*.log")):
+        text = message.read_text()
+        if f"To: {address}" in text and "verify" in text:
+            return re.search(r"http://\S+/accounts/verify/\S+", text).group(0)
+    raise AssertionError(f"no verification mail for {address}")
+
+
+def test_sign_up_verify_log_out_and_back_in(page_at, site_url, mail_dir) -> None:
+    page = page_at(DESKTOP)
+    page.goto(site_url + "/")
+    page.get_by_role("link", name="Sign up").click()
+
+    page.get_by_label("Email address").fill("eve@example.com")
+    page.get_by_label("Display name").fill("Eve")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+    page.wait_for_url("**/accounts/profile/")
+    assert page.get_by_text("Please confirm your email address").is_visible()
+    screenshot(page, "profile-unverified-desktop")
+
+    page.goto(_verification_link(mail_dir, "eve@example.com"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Email verified"
+    page.goto(site_url + "/accounts/profile/")
+    assert page.get_by_text("Please confirm your email address").count() == 0
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(site_url + "/")
+    assert page.get_by_text("You are signed out.").is_visible()
+
+    page.goto(site_url + "/accounts/login/")
+    page.get_by_label("Email address").fill("EVE@example.com ")
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_text("The email address or password is not right.").is_visible()
+    screenshot(page, "login-error-desktop")
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/accounts/profile/")
+
+    page.goto(site_url + "/accounts/sessions/")
+    assert page.get_by_text("This device").is_visible()
+    assert page.get_by_text("on Linux").first.is_visible()
+    screenshot(page, "sessions-desktop")
+
+
+def test_account_pages_fit_a_phone(page_at, site_url) -> None:
+    page = page_at(PHONE)
+    page.goto(site_url + "/accounts/signup/")
+    page.get_by_label("Email address").fill("fay@example.com")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Password again").fill("short")
+    page.get_by_role("button", name="Create account").click()
+
+    assert page.get_by_text("This password is too short").is_visible()
+    assert _fits(page)
+    screenshot(page, "signup-errors-phone")
+
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/accounts/profile/")
+    assert _fits(page)
+    screenshot(page, "profile-phone")
+
+    page.goto(site_url + "/accounts/sessions/")
+    assert _fits(page)
+    screenshot(page, "sessions-phone")
