@@ -17,7 +17,7 @@ from django.contrib.auth import (
     user_logged_in,
 )
 from django.contrib.auth.backends import BaseBackend
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.middleware import (
     AuthenticationMiddleware as DjangoAuthenticationMiddleware,
 )
@@ -102,7 +102,12 @@ class EmailBackend(BaseBackend):
             # Hash anyway, so a missing account takes as long as a wrong password.
             make_password(password)
             return None
-        if user.check_password(password) and user.is_active:
+
+        # Django calls the setter when the stored hash uses older settings.
+        def upgrade(raw: str) -> None:
+            services.user_rehash_password(user=user, password=raw)
+
+        if check_password(password, user.password, setter=upgrade) and user.is_active:
             return user
         return None
 

@@ -119,7 +119,7 @@ class ProfileForm(NebulaForm):
     display_name = forms.CharField(
         label="Display name", max_length=DISPLAY_NAME_MAX_LENGTH, required=False
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**53)
 
 
 class EmailChangeForm(NebulaForm):

@@ -5,13 +5,16 @@ into form errors. DynamoDB outages propagate and become the 503 page.
 """
 
 import logging
+import random
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.dispatch import Signal
 from django.utils import timezone
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from nebula.dynamo.models import connection
@@ -36,12 +39,53 @@ class ConcurrentEditError(Exception):
     """The item changed since it was read; the caller should reload and retry."""
 
 
+class UserGoneError(Exception):
+    """The user was deleted meanwhile."""
+
+
+# A transaction that meets another one on the same item is cancelled with
+# "TransactionConflict"; it is worth a couple of quick retries.
+_TRANSACTION_ATTEMPTS = 3
+
+
 def _cancelled_by(exc: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
 
 
 def _condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _transact(write: Callable[[TransactWrite], None]) -> None:
+    """Run one write transaction, retrying it briefly if it met a concurrent one."""
+    for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                write(transaction)
+        except TransactWriteError as exc:
+            reasons = _cancelled_by(exc)
+            if "TransactionConflict" not in reasons or "ConditionalCheckFailed" in reasons:
+                raise
+            if attempt == _TRANSACTION_ATTEMPTS:
+                raise ConcurrentEditError from exc
+            time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not secrets
+        else:
+            return
+
+
+def _update_user(user_id: str, actions: list[Action]) -> None:
+    """Update fields of an existing user, leaving the version alone.
+
+    The version guards what a person edits in a form (the profile); a login
+    stamp or a password change elsewhere must not make that form stale. The
+    condition keeps an update from re-creating a user deleted meanwhile.
+    """
+    try:
+        User._get_connection().update_item(user_id, actions=actions, condition=User.id.exists())
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise UserGoneError(user_id) from exc
+        raise
 
 
 def user_create(
@@ -65,10 +109,13 @@ def user_create(
     )
     user.set_password(password)
     claim = EmailClaim(normalize_email(email), user_id=user.id)
+
+    def write(transaction: TransactWrite) -> None:
+        transaction.save(user, condition=User.id.does_not_exist())
+        transaction.save(claim, condition=EmailClaim.email.does_not_exist())
+
     try:
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.save(user, condition=User.id.does_not_exist())
-            transaction.save(claim, condition=EmailClaim.email.does_not_exist())
+        _transact(write)
     except TransactWriteError as exc:
         # TransactItems are [put user, put claim].
         if _cancelled_by(exc)[1:2] == ["ConditionalCheckFailed"]:
@@ -79,7 +126,8 @@ def user_create(
 
 def user_record_login(*, user: User) -> None:
     """Stamp the last login time (also what makes old password-reset links stale)."""
-    user.update(actions=[User.last_login.set(timezone.now())], add_version_condition=False)
+    user.last_login = timezone.now()
+    _update_user(user.id, [User.last_login.set(user.last_login)])
 
 
 def user_update_profile(*, user: User, expected_version: int, display_name: str) -> User:
@@ -98,17 +146,23 @@ def user_update_profile(*, user: User, expected_version: int, display_name: str)
 def user_set_password(*, user: User, password: str) -> User:
     """Set a new password: every session not refreshed with the new hash ends."""
     user.set_password(password)
-    user.update(actions=[User.password.set(user.password)], add_version_condition=False)
+    _update_user(user.id, [User.password.set(user.password)])
     return user
+
+
+def user_rehash_password(*, user: User, password: str) -> None:
+    """Store the password again with today's hasher settings (called after a good login)."""
+    user.set_password(password)
+    _update_user(user.id, [User.password.set(user.password)])
 
 
 def user_mark_email_verified(*, user: User, email: str) -> bool:
     """Mark ``email`` verified if it is still the user's address; return whether it was."""
     try:
-        user.update(
+        User._get_connection().update_item(
+            user.id,
             actions=[User.email_verified.set(True)],
-            condition=(User.email == email) & (User.email_verified == False),  # noqa: E712
-            add_version_condition=False,
+            condition=User.id.exists() & (User.email == email) & (User.email_verified == False),  # noqa: E712
         )
     except UpdateError as exc:
         if _condition_failed(exc):
@@ -122,17 +176,20 @@ def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
     old_claim = EmailClaim(normalize_email(old_email))
     new_claim = EmailClaim(normalize_email(new_email), user_id=user.id)
     moves_claim = old_claim.email != new_claim.email
+
+    def write(transaction: TransactWrite) -> None:
+        # PynamoDB also checks and bumps the user's version.
+        transaction.update(
+            user,
+            actions=[User.email.set(new_email.strip()), User.email_verified.set(True)],
+            condition=User.email == old_email,
+        )
+        if moves_claim:
+            transaction.delete(old_claim, condition=EmailClaim.user_id == user.id)
+            transaction.save(new_claim, condition=EmailClaim.email.does_not_exist())
+
     try:
-        with TransactWrite(connection=connection()) as transaction:
-            # PynamoDB also checks and bumps the user's version.
-            transaction.update(
-                user,
-                actions=[User.email.set(new_email.strip()), User.email_verified.set(True)],
-                condition=User.email == old_email,
-            )
-            if moves_claim:
-                transaction.delete(old_claim, condition=EmailClaim.user_id == user.id)
-                transaction.save(new_claim, condition=EmailClaim.email.does_not_exist())
+        _transact(write)
     except TransactWriteError as exc:
         # TransactItems are [delete old claim, put new claim, update user].
         reasons = _cancelled_by(exc)
@@ -147,7 +204,8 @@ def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
 
 def user_set_active(*, user: User, is_active: bool) -> None:
     """Activate or deactivate; a deactivated user's sessions end at their next request."""
-    user.update(actions=[User.is_active.set(is_active)], add_version_condition=False)
+    _update_user(user.id, [User.is_active.set(is_active)])
+    user.is_active = is_active
     if not is_active:
         session_end_all(user_id=user.id)
 
@@ -155,11 +213,14 @@ def user_set_active(*, user: User, is_active: bool) -> None:
 def user_delete(*, user: User) -> list[str]:
     """Delete the user, the address claim and every session; say what was removed."""
     sessions = session_list_for_user(user_id=user.id)
-    with TransactWrite(connection=connection()) as transaction:
+
+    def write(transaction: TransactWrite) -> None:
         transaction.delete(User(user.id), add_version_condition=False)
         transaction.delete(
             EmailClaim(normalize_email(user.email)), condition=EmailClaim.user_id == user.id
         )
+
+    _transact(write)
     removed = ["your account and profile", f"your email address {user.email}"]
     ended = session_end_all(user_id=user.id, sessions=sessions)
     removed.append(f"{ended} session{'s' if ended != 1 else ''}")
@@ -173,7 +234,7 @@ def session_end(*, user_id: str, public_id: str) -> bool:
     """End one of the user's sessions, named by its public id; False if there was none."""
     for session in session_list_for_user(user_id=user_id):
         if session.public_id == public_id:
-            _delete_session(session.key)
+            Session(session.key).delete()
             return True
     return False
 
@@ -184,20 +245,12 @@ def session_end_all(
     """End every session of the user (but ``except_key``); return how many ended."""
     if sessions is None:
         sessions = session_list_for_user(user_id=user_id)
-    ended = 0
-    for session in sessions:
-        if session.key != except_key:
-            _delete_session(session.key)
-            ended += 1
-    return ended
-
-
-def _delete_session(key: str) -> None:
-    try:
-        Session(key).delete()
-    except DeleteError:
-        logger.warning("could not delete a session", exc_info=True)
-        raise
+    keys = {session.key for session in sessions} - {except_key}
+    # BatchWriteItem: 25 deletes per call, however many sessions there are.
+    with Session.batch_write() as batch:
+        for key in keys:
+            batch.delete(Session(key))
+    return len(keys)
 
 
 def session_save(

@@ -28,6 +28,7 @@ from . import selectors, services
 from .models import User
 
 _USER_ID_RE = re.compile(r"^([0-9a-f]{32})\.[0-9a-z]{32}$")
+_ANONYMOUS_RE = re.compile(r"^[0-9a-z]{32}$")
 
 
 def user_id_from_key(session_key: str | None) -> str | None:
@@ -48,6 +49,11 @@ class SessionStore(SessionBase):
         self.client_ip: str | None = None
         self.user_agent: str | None = None
 
+    def _validate_session_key(self, key: str | None) -> bool:
+        # Only keys this engine makes: anything else (a planted or overlong
+        # cookie) is treated as no session, without asking DynamoDB.
+        return bool(key) and bool(_USER_ID_RE.match(key) or _ANONYMOUS_RE.match(key))
+
     def _get_new_session_key(self) -> str:
         data = getattr(self, "_session_cache", None) or {}
         user_id = data.get(SESSION_KEY)
@@ -64,6 +70,8 @@ class SessionStore(SessionBase):
 
     def load(self) -> dict:
         key = self.session_key
+        if key is None:
+            return {}
         user_id = user_id_from_key(key)
         if user_id:
             session, self.prefetched_user = selectors.session_and_user_get(key=key, user_id=user_id)
@@ -77,9 +85,12 @@ class SessionStore(SessionBase):
         return self.decode(session.data)
 
     def exists(self, session_key: str) -> bool:
+        if not self._validate_session_key(session_key):
+            return False
         return selectors.session_get(key=session_key) is not None
 
     def create(self) -> None:
+        self.created = None  # a new session, even when this store held another
         while True:
             self._session_key = self._get_new_session_key()
             try:

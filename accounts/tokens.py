@@ -6,6 +6,8 @@ changed), an email-change link when the address has moved, and a password-reset
 link (Django's generator) when the password or the last login changes.
 """
 
+import re
+
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
@@ -63,7 +65,11 @@ def encode_uid(user: User) -> str:
 
 
 def decode_uid(uidb64: str) -> str | None:
+    """Return the user id in a reset link, or None if it cannot be one."""
+    if len(uidb64) > 64:
+        return None
     try:
-        return force_str(urlsafe_base64_decode(uidb64))
+        user_id = force_str(urlsafe_base64_decode(uidb64))
     except (ValueError, UnicodeDecodeError):
         return None
+    return user_id if re.fullmatch(r"[0-9a-f]{32}", user_id) else None

@@ -1,5 +1,8 @@
 """Account pages: parse with a form, call a service, render. No DynamoDB call here."""
 
+import functools
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
@@ -48,6 +51,10 @@ def signup(request: HttpRequest) -> HttpResponse:
             )
         except services.EmailTakenError:
             form.add_error("email", "An account with this email address already exists.")
+        except services.ConcurrentEditError:
+            form.add_error(
+                "email", "Someone is signing up with this address right now. Try again in a moment."
+            )
         else:
             login(request, user, remember=False)
             emails.send_verification(request=request, user=user)
@@ -68,8 +75,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(next_url or reverse("accounts:profile"))
     form = forms.LoginForm(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        login(request, form.user, remember=form.cleaned_data["remember"])
-        return HttpResponseRedirect(next_url or reverse("accounts:profile"))
+        try:
+            login(request, form.user, remember=form.cleaned_data["remember"])
+        except services.UserGoneError:
+            request.session.flush()
+            form.add_error(None, form.invalid_login)
+        else:
+            return HttpResponseRedirect(next_url or reverse("accounts:profile"))
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -117,12 +129,17 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
 @login_required
+@ratelimits.password_check_per_user
 def password_change(request: HttpRequest) -> HttpResponse:
     form = forms.PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.user_set_password(
-            user=request.user, password=form.cleaned_data["new_password1"]
-        )
+        try:
+            user = services.user_set_password(
+                user=request.user, password=form.cleaned_data["new_password1"]
+            )
+        except services.UserGoneError:
+            logout(request)
+            return redirect("accounts:login")
         update_session_auth_hash(request, user)
         ended = services.session_end_all(user_id=user.id, except_key=request.session.session_key)
         messages.success(
@@ -140,7 +157,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 def password_reset(request: HttpRequest) -> HttpResponse:
     form = forms.PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = selectors.user_get_by_email(email=form.cleaned_data["email"])
+        user = selectors.user_get_by_email(email=form.cleaned_data["email"], always_two_reads=True)
         if user is not None and user.is_active:
             emails.send_password_reset(request=request, user=user)
         # The same answer either way: never say whether an address has an account.
@@ -159,34 +176,59 @@ def password_reset_sent(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("new_password1", "new_password2")
 @never_cache
 def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    if token != RESET_URL_TOKEN:
-        request.session[RESET_SESSION_TOKEN] = token
-        return redirect("accounts:password_reset_confirm", uidb64=uidb64, token=RESET_URL_TOKEN)
-    session_token = request.session.get(RESET_SESSION_TOKEN, "")
     user_id = tokens.decode_uid(uidb64)
     user = selectors.user_get(user_id=user_id) if user_id else None
-    if user is None or not tokens.password_reset_tokens.check_token(user, session_token):
-        return render(
-            request, "accounts/password_reset_confirm.html", {"validlink": False}, status=400
-        )
+    from_url = token != RESET_URL_TOKEN
+    if not from_url:
+        token = request.session.get(RESET_SESSION_TOKEN, "")
+    if user is None or not tokens.password_reset_tokens.check_token(user, token):
+        return _invalid_reset_link(request)
+    if from_url:
+        # Only a valid link costs a session, and only for as long as the link lives.
+        request.session[RESET_SESSION_TOKEN] = token
+        request.session.set_expiry(settings.PASSWORD_RESET_TIMEOUT)
+        return redirect("accounts:password_reset_confirm", uidb64=uidb64, token=RESET_URL_TOKEN)
     form = forms.SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.user_set_password(user=user, password=form.cleaned_data["new_password1"])
+        try:
+            services.user_set_password(user=user, password=form.cleaned_data["new_password1"])
+        except services.UserGoneError:
+            request.session.flush()
+            return _invalid_reset_link(request)
         services.session_end_all(user_id=user.id)
-        del request.session[RESET_SESSION_TOKEN]
+        # Every session of the user ended, maybe this one too: start afresh.
+        request.session.flush()
         return redirect("accounts:password_reset_complete")
     return render(
         request, "accounts/password_reset_confirm.html", {"validlink": True, "form": form}
     )
 
 
+def _invalid_reset_link(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/password_reset_confirm.html", {"validlink": False}, status=400)
+
+
 def password_reset_complete(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset_complete.html")
+
+
+def _profile_limits(view: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """Limit email changes (they mail any address) and the password check they make."""
+    email_limited = ratelimits.email_change_per_user(ratelimits.password_check_per_user(view))
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.POST.get("action") == "email":
+            return email_limited(request)
+        return view(request)
+
+    return wrapper
 
 
 @sensitive_post_parameters("password")
 @never_cache
 @login_required
+@_profile_limits
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     action = request.POST.get("action") if request.method == "POST" else None
@@ -315,6 +357,7 @@ WILL_REMOVE = [
 @sensitive_post_parameters("password")
 @never_cache
 @login_required
+@ratelimits.password_check_per_user
 def delete(request: HttpRequest) -> HttpResponse:
     form = forms.DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():

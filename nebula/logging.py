@@ -26,12 +26,28 @@ FIELDS = (
 )
 
 
+def loggable_path(request: object) -> str:
+    """Return the URL pattern the request matched ("/accounts/verify/<str:token>/").
+
+    Paths can carry secrets (password-reset and verification tokens), so logs
+    get the route, never the filled-in path; unmatched paths (404s) are kept.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.route is not None:
+        return "/" + match.route
+    return getattr(request, "path", "")
+
+
 class RequestContextFilter(logging.Filter):
-    """Stamp each record with the current request id, if any."""
+    """Stamp each record with the current request id; keep secrets in paths out."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             record.request_id = request_id_var.get()
+        request = getattr(record, "request", None)
+        # django.request writes "%s: %s" % (reason, request.path) for 4xx/5xx.
+        if request is not None and isinstance(record.args, tuple) and len(record.args) == 2:
+            record.args = (record.args[0], loggable_path(request))
         return True
 
 

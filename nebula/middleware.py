@@ -14,7 +14,7 @@ from django.utils.functional import empty
 from . import health
 from .dynamo.calls import counting_calls
 from .dynamo.errors import is_unavailable
-from .logging import request_id_var
+from .logging import loggable_path, request_id_var
 
 access_log = logging.getLogger("nebula.access")
 logger = logging.getLogger(__name__)
@@ -61,17 +61,18 @@ class RequestLogMiddleware:
                 response = self.get_response(request)
             response["X-Request-ID"] = request_id
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            # The path only: query strings may carry tokens.
+            # The route, not the path (tokens live in paths), and no query string.
+            path = loggable_path(request)
             access_log.info(
                 "%s %s %s %sms dynamodb=%s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 duration_ms,
                 calls.total,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": duration_ms,
                     "dynamodb_calls": calls.total,

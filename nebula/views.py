@@ -23,7 +23,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Answer a request over its rate limit: 429, and when to try again."""
-    retry_after = 60
+    retry_after = getattr(request, "retry_after", 60)
     response = render(request, "429.html", {"retry_after_seconds": retry_after}, status=429)
     response["Retry-After"] = str(retry_after)
     return response

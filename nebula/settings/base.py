@@ -153,11 +153,16 @@ NEBULA_RATES = {
     "password_reset_ip": env.str("NEBULA_RATE_PASSWORD_RESET_IP", default="10/h"),
     "password_reset_account": env.str("NEBULA_RATE_PASSWORD_RESET_ACCOUNT", default="3/h"),
     "verify_resend_user": env.str("NEBULA_RATE_VERIFY_RESEND_USER", default="5/h"),
+    "email_change_user": env.str("NEBULA_RATE_EMAIL_CHANGE_USER", default="5/h"),
+    "password_check_user": env.str("NEBULA_RATE_PASSWORD_CHECK_USER", default="10/h"),
 }
 # How many proxies (the load balancer) append to X-Forwarded-For in front of us.
 NEBULA_TRUSTED_PROXY_COUNT = env.int("NEBULA_TRUSTED_PROXY_COUNT", default=0)
 
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Nebula <nebula@localhost>")
+NEBULA_MAIL_IN_BACKGROUND = env.bool("NEBULA_MAIL_IN_BACKGROUND", default=True)
+# Where links in mails point ("https://nebula.example.com"); empty: the request's host.
+NEBULA_SITE_URL = env.str("NEBULA_SITE_URL", default="")
 
 # --- Logging -----------------------------------------------------------------------
 NEBULA_LOG_FORMAT = env.str("NEBULA_LOG_FORMAT", default="json")

@@ -34,6 +34,7 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise MissingConfiguration("DJANGO_SECRET_KEY must be at least 50 random characters")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+NEBULA_SITE_URL = env.str("NEBULA_SITE_URL", default=f"https://{ALLOWED_HOSTS[0]}")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # TLS ends at the load balancer, which says so in X-Forwarded-Proto.
