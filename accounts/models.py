@@ -70,6 +70,12 @@ class User(NebulaModel):
     def get_username(self) -> str:
         return self.email
 
+    def get_short_name(self) -> str:
+        return self.display_name or self.email
+
+    def has_usable_password(self) -> bool:
+        return bool(self.password) and not self.password.startswith("!")
+
     def __str__(self) -> str:
         return self.display_name or self.email
 

@@ -202,6 +202,32 @@ def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
     return user
 
 
+def user_admin_update(*, user: User, expected_version: int, changes: dict[str, object]) -> User:
+    """Apply an admin's changes, unless the user changed since ``expected_version``.
+
+    Deactivating ends every session of the user.
+    """
+    allowed = {"display_name", "is_active", "email_verified", "is_staff", "is_superuser"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    if not changes:
+        return user
+    user.version = expected_version
+    try:
+        user.update(
+            actions=[getattr(User, name).set(value) for name, value in changes.items()],
+            condition=User.id.exists(),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise ConcurrentEditError from exc
+        raise
+    if changes.get("is_active") is False:
+        session_end_all(user_id=user.id)
+    return user
+
+
 def user_set_active(*, user: User, is_active: bool) -> None:
     """Activate or deactivate; a deactivated user's sessions end at their next request."""
     _update_user(user.id, [User.is_active.set(is_active)])

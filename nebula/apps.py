@@ -1,10 +1,12 @@
 """The project's own app: shared plumbing, the ``migrate`` command, error pages."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class NebulaConfig(AppConfig):
     name = "nebula"
+    default = True
     verbose_name = "Nebula"
 
     def ready(self) -> None:
@@ -19,3 +21,10 @@ class NebulaConfig(AppConfig):
             read_timeout=settings.NEBULA_DYNAMODB_READ_TIMEOUT,
             max_attempts=settings.NEBULA_DYNAMODB_MAX_ATTEMPTS,
         )
+
+
+class NebulaAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with ``nebula.admin.NebulaAdminSite`` as ``admin.site``."""
+
+    default = False
+    default_site = "nebula.admin.NebulaAdminSite"

@@ -1,5 +1,6 @@
 """Root URLs. ``/healthz`` and ``/readyz`` are answered by middleware."""
 
+from django.contrib import admin
 from django.urls import include, path
 
 from . import views
@@ -9,4 +10,5 @@ handler500 = "nebula.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
 ]

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "nebula.apps.NebulaAdminConfig",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "nebula",
@@ -109,6 +110,7 @@ NEBULA_RETRY_AFTER_SECONDS = env.int("NEBULA_RETRY_AFTER_SECONDS", default=5)
 AUTHENTICATION_BACKENDS = ["accounts.auth.EmailBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
+NEBULA_PASSWORD_CHANGE_URL = "/accounts/password/"  # noqa: S105 - a URL
 SESSION_ENGINE = "accounts.session_store"
 SESSION_COOKIE_AGE = env.int("NEBULA_SESSION_AGE", default=30 * 24 * 3600)
 # Without "keep me signed in": a browser-session cookie, forgotten by the server after this.

@@ -85,3 +85,32 @@ def test_account_pages_fit_a_phone(page_at, site_url) -> None:
     page.goto(site_url + "/accounts/sessions/")
     assert _fits(page)
     screenshot(page, "sessions-phone")
+
+
+def test_staff_use_the_admin_to_find_and_deactivate_a_user(page_at, site_url) -> None:
+    from accounts import selectors, services
+
+    services.user_create(
+        email="root@example.com", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+    gus = services.user_create(email="gus@example.com", password=PASSWORD)
+    page = page_at(DESKTOP)
+
+    page.goto(site_url + "/admin/")
+    page.wait_for_url("**/accounts/login/?next=/admin/")
+    page.get_by_label("Email address").fill("root@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(site_url + "/admin/")
+    screenshot(page, "admin-index-desktop")
+
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_label("Email address or user id").fill("GUS@example.com")
+    page.get_by_role("button", name="Find").click()
+    page.wait_for_url(f"**/admin/accounts/users/{gus.id}/")
+    page.get_by_label("Active").uncheck()
+    page.get_by_role("button", name="Save").click()
+
+    assert page.get_by_text("Saved gus@example.com.").is_visible()
+    screenshot(page, "admin-user-desktop")
+    assert not selectors.user_get(user_id=gus.id).is_active

@@ -1,0 +1,143 @@
+"""Accounts in the Django admin: staff only, signing in through the rate-limited login."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from accounts import selectors, services
+from tests.accounts.conftest import PASSWORD, log_in
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user(email="root@example.com", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(staff) -> Client:
+    client = Client()
+    assert log_in(client, email="root@example.com").status_code == 302
+    return client
+
+
+def test_the_admin_sends_visitors_to_the_sites_login_page(client) -> None:
+    response = client.get("/admin/", follow=True)
+
+    assert response.redirect_chain[-1][0] == "/accounts/login/?next=/admin/"
+    assert response.status_code == 200
+
+
+def test_the_admin_has_no_password_form_of_its_own(client, user) -> None:
+    response = client.post("/admin/login/", {"username": "ann@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert client.get("/accounts/profile/").status_code == 302  # not signed in
+
+
+def test_the_admins_login_is_rate_limited(client, staff, settings) -> None:
+    settings.NEBULA_RATES = {**settings.NEBULA_RATES, "login_account": "2/m"}
+    for _ in range(2):
+        log_in(client, email="root@example.com", password="wrong", next="/admin/")
+
+    response = log_in(client, email="root@example.com", next="/admin/")
+
+    assert response.status_code == 429
+
+
+def test_a_signed_in_non_staff_user_is_told_they_have_no_access(signed_in) -> None:
+    response = signed_in.get("/admin/", follow=True)
+
+    assert response.status_code == 403
+    assert b"no access to the admin" in response.content
+
+
+def test_staff_find_a_user_by_address_in_any_case(admin_client, user) -> None:
+    index = admin_client.get("/admin/")
+    assert index.status_code == 200
+    assert b"Accounts" in index.content
+
+    found = admin_client.get("/admin/accounts/users/", {"q": "  ANN@example.com"})
+    assert found.status_code == 302
+    assert found["Location"] == f"/admin/accounts/users/{user.id}/"
+
+    missing = admin_client.get("/admin/accounts/users/", {"q": "nobody@example.com"})
+    assert b"No user has that address" in missing.content
+
+
+def test_staff_deactivate_a_user_and_every_session_ends(admin_client, user) -> None:
+    ann = Client()
+    log_in(ann)
+    page = admin_client.get(f"/admin/accounts/users/{user.id}/")
+    assert page.status_code == 200
+    assert b"Sessions (1)" in page.content
+    version = re.search(rb'name="version" value="(\d+)"', page.content).group(1).decode()
+
+    response = admin_client.post(
+        f"/admin/accounts/users/{user.id}/",
+        {"display_name": "Ann", "version": version, "email_verified": ""},
+    )
+
+    assert response.status_code == 302
+    assert not selectors.user_get(user_id=user.id).is_active
+    assert ann.get("/accounts/profile/").status_code == 302
+    assert selectors.session_list_for_user(user_id=user.id) == []
+
+
+def test_a_stale_admin_form_changes_nothing(admin_client, user) -> None:
+    page = admin_client.get(f"/admin/accounts/users/{user.id}/")
+    version = re.search(rb'name="version" value="(\d+)"', page.content).group(1).decode()
+    services.user_update_profile(user=user, expected_version=int(version), display_name="New")
+
+    response = admin_client.post(
+        f"/admin/accounts/users/{user.id}/",
+        {"display_name": "Old", "is_active": "on", "version": version},
+    )
+
+    assert response.status_code == 400
+    assert b"changed since you opened the page" in response.content
+    assert selectors.user_get(user_id=user.id).display_name == "New"
+
+
+def test_staff_who_are_not_superusers_cannot_grant_staff(make_user, user) -> None:
+    make_user(email="helper@example.com", is_staff=True)
+    helper = Client()
+    log_in(helper, email="helper@example.com")
+    page = helper.get(f"/admin/accounts/users/{user.id}/")
+    version = re.search(rb'name="version" value="(\d+)"', page.content).group(1).decode()
+
+    helper.post(
+        f"/admin/accounts/users/{user.id}/",
+        {"is_active": "on", "is_staff": "on", "is_superuser": "on", "version": version},
+    )
+
+    changed = selectors.user_get(user_id=user.id)
+    assert not changed.is_staff
+    assert not changed.is_superuser
+
+
+def test_staff_end_every_session_of_a_user(admin_client, user) -> None:
+    ann = Client()
+    log_in(ann)
+
+    response = admin_client.post(f"/admin/accounts/users/{user.id}/end-sessions/")
+
+    assert response.status_code == 302
+    assert ann.get("/accounts/profile/").status_code == 302
+
+
+def test_an_unknown_user_is_a_404(admin_client) -> None:
+    assert admin_client.get("/admin/accounts/users/" + "0" * 32 + "/").status_code == 404
+    assert admin_client.get("/admin/accounts/users/x/").status_code == 404
+
+
+def test_admin_logout_signs_out(admin_client) -> None:
+    response = admin_client.post("/admin/logout/")
+
+    assert response.status_code == 200
+    assert (
+        admin_client.get("/admin/", follow=True)
+        .redirect_chain[-1][0]
+        .startswith("/accounts/login/")
+    )
