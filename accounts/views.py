@@ -106,12 +106,12 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _verify_result(request: HttpRequest, *, ok: bool, message: str) -> HttpResponse:
-    return render(
-        request,
-        "accounts/verify_result.html",
-        {"ok": ok, "message": message},
-        status=200 if ok else 400,
-    )
+    return _result(request, "accounts/verify_result.html", ok=ok, message=message)
+
+
+def _result(request: HttpRequest, template: str, *, ok: bool, message: str) -> HttpResponse:
+    """Render the outcome of following a link from a mail (400 if it could not be used)."""
+    return render(request, template, {"ok": ok, "message": message}, status=200 if ok else 400)
 
 
 @require_POST
@@ -294,12 +294,7 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _email_result(request: HttpRequest, *, ok: bool, message: str) -> HttpResponse:
-    return render(
-        request,
-        "accounts/email_change_result.html",
-        {"ok": ok, "message": message},
-        status=200 if ok else 400,
-    )
+    return _result(request, "accounts/email_change_result.html", ok=ok, message=message)
 
 
 class _SessionRow:

@@ -73,8 +73,8 @@ def _stop(process: subprocess.Popen, name: str, timeout: float) -> None:
     process.wait()
 
 
-def _wait_ready(process: subprocess.Popen, name: str, timeout: float) -> None:
-    """Wait for the ``READY`` line the stand-in prints once its data is restored."""
+def wait_for_line(process: subprocess.Popen, wanted: bytes, name: str, timeout: float) -> None:
+    """Read the process's (binary) stdout until the line ``wanted`` arrives."""
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -84,7 +84,7 @@ def _wait_ready(process: subprocess.Popen, name: str, timeout: float) -> None:
             line = process.stdout.readline()
             if not line:
                 raise RunError(f"{name} exited with status {process.wait()} while starting")
-            if line.strip() == b"READY":
+            if line.strip() == wanted:
                 return
     raise RunError(f"{name} was not ready within {timeout:.0f} s")
 
@@ -151,7 +151,8 @@ def main() -> int:
             env,
             stdout=subprocess.PIPE,
         )
-        _wait_ready(standin, "the stand-in", 60)
+        # The stand-in says READY once its snapshot is restored (its port answers sooner).
+        wait_for_line(standin, b"READY", "the stand-in", 60)
         migrate = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
             cwd=ROOT,

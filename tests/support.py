@@ -1,14 +1,20 @@
 """Helpers shared by the tests: free ports, the moto server, waiting for HTTP."""
 
 import os
-import selectors
+import secrets
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import boto3
+
+from local.run import wait_for_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,26 +50,85 @@ def start_standin(port: int, *args: str) -> subprocess.Popen:
         [sys.executable, "-m", "local.standin", "--port", str(port), *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        text=True,
     )
-    wait_for_line(process, "READY", timeout=60)
+    wait_for_line(process, b"READY", "the stand-in", timeout=60)
     return process
 
 
-def wait_for_line(process: subprocess.Popen, wanted: str, timeout: float) -> None:
-    """Read the process's stdout until a line equal to ``wanted`` arrives."""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=0.5):
-                continue
-            line = process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"process exited ({process.wait()}) before printing {wanted}")
-            if line.strip() == wanted:
-                return
-    raise TimeoutError(f"no {wanted} line within {timeout} s")
+@contextmanager
+def gunicorn(env: dict[str, str]) -> Iterator[str]:
+    """Serve the site with real Gunicorn (``nebula.gunicorn_conf``); yield its base URL."""
+    port = free_port()
+    env = {**env, "PORT": str(port), "NEBULA_BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/healthz", timeout=60, process=process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a command in the checkout; capture its output as text."""
+    return subprocess.run(
+        list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``manage.py`` with these arguments in a child process."""
+    return run(sys.executable, "manage.py", *args, env=env)
+
+
+# What production settings require (docs/configuration.md), with harmless values.
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "nebula.settings.production",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_ALLOWED_HOSTS": "nebula.example.com",
+    "NEBULA_TABLE_PREFIX": "nebula-prod-",
+    "AWS_REGION": "eu-west-1",
+    "EMAIL_HOST": "email-smtp.eu-west-1.amazonaws.com",
+    "DEFAULT_FROM_EMAIL": "Nebula <no-reply@nebula.example.com>",
+}
+
+
+def production_env(**overrides: str | None) -> dict[str, str]:
+    """Return this environment with production settings; ``None`` removes a variable."""
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    env.update(PRODUCTION)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def dynamodb_client(port: int):
+    """Return a DynamoDB client for the moto server on ``port``."""
+    return boto3.client("dynamodb", **_endpoint(port))
+
+
+def dynamodb_table(port: int, name: str):
+    """Return a boto3 Table on the moto server on ``port``."""
+    return boto3.resource("dynamodb", **_endpoint(port)).Table(name)
+
+
+def _endpoint(port: int) -> dict[str, str]:
+    return {
+        "endpoint_url": f"http://127.0.0.1:{port}",
+        "region_name": "eu-west-1",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+    }
 
 
 def descendants(pid: int) -> set[int]:
@@ -99,9 +164,8 @@ def alive(pid: int) -> bool:
 
 
 def dynamodb_env(port: int) -> dict[str, str]:
-    """Return an environment that points botocore at the moto server on ``port``."""
+    """Return the variables that point botocore at the moto server on ``port``."""
     return {
-        **os.environ,
         "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",

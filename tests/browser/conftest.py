@@ -1,13 +1,11 @@
 """A real Chromium (Debian's) driven by Playwright, against the site under real Gunicorn."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, dynamodb_env, free_port, wait_for_http
+from tests.support import ROOT, dynamodb_env, gunicorn
 
 CHROMIUM = Path(os.environ.get("NEBULA_CHROMIUM", "/usr/bin/chromium"))
 # Chromium must not try to reach the internet (there is none here).
@@ -46,28 +44,14 @@ def mail_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def site_url(moto_endpoint: str, mail_dir: Path):
     """Serve the site with Gunicorn (test settings) for the whole session."""
-    port = free_port()
     env = {
-        "NEBULA_LOCAL_STATE_DIR": str(mail_dir.parent),
+        **os.environ,
         **dynamodb_env(int(moto_endpoint.rsplit(":", 1)[1])),
+        "NEBULA_LOCAL_STATE_DIR": str(mail_dir.parent),
         "DJANGO_SETTINGS_MODULE": "nebula.settings.test",
-        "PORT": str(port),
-        "NEBULA_BIND_HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(30)
+    with gunicorn(env) as base:
+        yield base
 
 
 PHONE = {"width": 390, "height": 844}

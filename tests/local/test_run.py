@@ -10,10 +10,17 @@ import time
 import urllib.parse
 import urllib.request
 
-import boto3
 import pytest
 
-from tests.support import ROOT, alive, descendants, free_port, wait_for_http
+from tests.support import (
+    ROOT,
+    alive,
+    descendants,
+    dynamodb_table,
+    free_port,
+    run,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +54,7 @@ def _stop(process: subprocess.Popen) -> set[int]:
 
 
 def _table(standin_port: int):
-    return boto3.resource(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{standin_port}",
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    ).Table("nebula-local-cache")
+    return dynamodb_table(standin_port, "nebula-local-cache")
 
 
 def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
@@ -115,41 +116,7 @@ def test_run_refuses_a_busy_port_in_one_line(tmp_path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = _run_env(tmp_path, port, free_port())
-        result = subprocess.run(
-            [sys.executable, "-m", "local.run"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run(sys.executable, "-m", "local.run", env=_run_env(tmp_path, port, free_port()))
 
     assert result.returncode == 1
     assert result.stderr.strip() == f"run: port {port} is in use; set PORT to another port"
-
-
-def test_the_local_admin_command_refuses_production_settings() -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "nebula.settings.production",
-        "DJANGO_SECRET_KEY": "k" * 30 + "abcdefghijklmnopqrstuvwxyz",
-        "DJANGO_ALLOWED_HOSTS": "example.com",
-        "NEBULA_TABLE_PREFIX": "nebula-prod-",
-        "AWS_REGION": "eu-west-1",
-        "EMAIL_HOST": "smtp.example.com",
-        "DEFAULT_FROM_EMAIL": "a@example.com",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "ensure_local_admin"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-    assert result.returncode == 1
-    assert "only runs with local settings" in result.stderr

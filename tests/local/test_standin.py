@@ -1,18 +1,8 @@
 """The stand-in's snapshot keeps tables, indexes, TTL settings and items across restarts."""
 
-import boto3
+from tests.support import dynamodb_client, free_port, start_standin
 
-from tests.support import free_port, start_standin
-
-
-def _client(port: int):
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="eu-west-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+_client = dynamodb_client
 
 
 def test_snapshot_survives_a_restart(tmp_path) -> None:

@@ -3,13 +3,10 @@
 import gzip
 import http.client
 import re
-import secrets
-import subprocess
-import sys
 
 import pytest
 
-from tests.support import ROOT, dynamodb_env, free_port, wait_for_http
+from tests.support import dynamodb_env, gunicorn, manage, production_env
 
 pytestmark = pytest.mark.slow
 
@@ -18,40 +15,17 @@ HOST = "nebula.example.com"
 
 @pytest.fixture
 def production_server(tmp_path, dynamodb: str):
-    port = free_port()
-    env = {
-        **dynamodb_env(int(dynamodb.rsplit(":", 1)[1])),
-        "DJANGO_SETTINGS_MODULE": "nebula.settings.production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "NEBULA_TABLE_PREFIX": "nebula-test-",
-        "EMAIL_HOST": "127.0.0.1",
-        "DEFAULT_FROM_EMAIL": "nebula@example.com",
-        "NEBULA_STATIC_ROOT": str(tmp_path / "static"),
-        "PORT": str(port),
-        "NEBULA_BIND_HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": "1",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
+    """Yield the port of Gunicorn serving production settings (and collected static files)."""
+    env = production_env(
+        DJANGO_ALLOWED_HOSTS=HOST,
+        NEBULA_TABLE_PREFIX="nebula-test-",
+        NEBULA_STATIC_ROOT=str(tmp_path / "static"),
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(30)
+    env.update(dynamodb_env(int(dynamodb.rsplit(":", 1)[1])))
+    collected = manage("collectstatic", "--noinput", "-v0", env=env)
+    assert collected.returncode == 0, collected.stderr
+    with gunicorn(env) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 def _get(port: int, path: str, **headers: str) -> http.client.HTTPResponse:
