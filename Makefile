@@ -36,6 +36,9 @@ format: $(VENV)/.dev-installed  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+bench: $(VENV)/.dev-installed  ## startup and page timings, side by side (bench/run.py)
+	$(PY) -m bench.run
+
 check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under production settings
 	DJANGO_SETTINGS_MODULE=nebula.settings.production \
 	DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \

@@ -1,8 +1,8 @@
 """``make run``: the stand-in, the tables and Gunicorn, stopped together.
 
 1. start the moto stand-in (``local.standin``) on loopback, restoring the last snapshot;
-2. create or update the tables (``manage.py migrate``);
-3. serve the site with Gunicorn, reloading on code changes;
+2. serve the site with Gunicorn, reloading on code changes (it boots meanwhile);
+3. create or update the tables and the local admin (``manage.py prepare_local``);
 4. on Ctrl-C or SIGTERM stop Gunicorn, then the stand-in (which saves its state),
    and leave no process behind.
 
@@ -151,22 +151,15 @@ def main() -> int:
             env,
             stdout=subprocess.PIPE,
         )
+        # Gunicorn touches no table until a request does: let it boot meanwhile.
+        web = _start([sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"], env)
         # The stand-in says READY once its snapshot is restored (its port answers sooner).
         wait_for_line(standin, b"READY", "the stand-in", 60)
-        migrate = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-            cwd=ROOT,
-            env=env,
-            check=False,
+        prepared = subprocess.run(
+            [sys.executable, "manage.py", "prepare_local"], cwd=ROOT, env=env, check=False
         )
-        if migrate.returncode != 0:
-            raise RunError("creating the tables failed (see above)")
-        admin = subprocess.run(
-            [sys.executable, "manage.py", "ensure_local_admin"], cwd=ROOT, env=env, check=False
-        )
-        if admin.returncode != 0:
-            raise RunError("making the local admin failed (see above)")
-        web = _start([sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"], env)
+        if prepared.returncode != 0:
+            raise RunError("creating the tables or the local admin failed (see above)")
         _wait_http(f"http://127.0.0.1:{port}/healthz", web, "Gunicorn", 60)
         print(f"\n  Nebula is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)\n", flush=True)
         while True:

@@ -45,6 +45,17 @@ def _start(env: dict[str, str], log) -> subprocess.Popen:
     )
 
 
+def _wait_until_running(log_path, process: subprocess.Popen, *, banners: int) -> None:
+    """Wait for the ``banners``-th "Nebula is running" line: the site is ready to use."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log_path.read_text()
+        if log_path.read_text().count("Nebula is running on") >= banners:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(log_path.read_text())
+
+
 def _stop(process: subprocess.Popen) -> set[int]:
     """SIGTERM the runner as a supervisor would; return the processes it had started."""
     started = descendants(process.pid)
@@ -66,7 +77,8 @@ def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
     with log_path.open("w") as log:
         process = _start(env, log)
         try:
-            assert wait_for_http(f"{base}/readyz", timeout=120, process=process) == 200
+            _wait_until_running(log_path, process, banners=1)
+            assert wait_for_http(f"{base}/readyz", timeout=10, process=process) == 200
             with urllib.request.urlopen(f"{base}/", timeout=10) as response:
                 assert response.status == 200
                 assert b"Nebula" in response.read()
@@ -84,7 +96,8 @@ def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
     with log_path.open("a") as log:
         process = _start(env, log)
         try:
-            assert wait_for_http(f"{base}/readyz", timeout=120, process=process) == 200
+            _wait_until_running(log_path, process, banners=2)
+            assert wait_for_http(f"{base}/readyz", timeout=10, process=process) == 200
             item = _table(standin_port).get_item(Key={"key": "kept-across-restarts"})
             assert "Item" in item, log_path.read_text()
             assert _logs_in(base, "admin@localhost", password)
