@@ -114,3 +114,67 @@ def test_staff_use_the_admin_to_find_and_deactivate_a_user(page_at, site_url) ->
     assert page.get_by_text("Saved gus@example.com.").is_visible()
     screenshot(page, "admin-user-desktop")
     assert not selectors.user_get(user_id=gus.id).is_active
+
+
+def _mail_link(mail_dir, address: str, path: str) -> str:
+    for message in sorted(mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
+        text = message.read_text()
+        if f"To: {address}" in text and path in text:
+            return re.search(rf"http://\S+{re.escape(path)}\S+", text).group(0)
+    raise AssertionError(f"no mail to {address} with {path}")
+
+
+def test_profile_email_change_password_reset_sessions_and_delete(
+    page_at, site_url, mail_dir
+) -> None:
+    from accounts import services
+
+    services.user_create(email="hal@example.com", password=PASSWORD, display_name="Hal")
+    page = page_at(DESKTOP)
+    other_device = page_at(PHONE)
+
+    # Forgot the password: reset it from the mailed link.
+    page.goto(site_url + "/accounts/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email address").fill("hal@example.com")
+    page.get_by_role("button", name="Send reset link").click()
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+    page.goto(_mail_link(mail_dir, "hal@example.com", "/accounts/password/reset/"))
+    page.get_by_label("New password", exact=True).fill("a brand new passphrase")
+    page.get_by_label("New password confirmation").fill("a brand new passphrase")
+    page.get_by_role("button", name="Set new password").click()
+    assert page.get_by_role("heading", name="Your password has been reset").is_visible()
+
+    # Sign in on two devices with the new password.
+    for device in (page, other_device):
+        device.goto(site_url + "/accounts/login/")
+        device.get_by_label("Email address").fill("hal@example.com")
+        device.get_by_label("Password").fill("a brand new passphrase")
+        device.get_by_role("button", name="Log in").click()
+        device.wait_for_url("**/accounts/profile/")
+
+    # Rename, then change the address through the confirmation mail.
+    page.get_by_role("textbox", name="Display name").fill("Hal 9000")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("Your profile is saved.").is_visible()
+    page.get_by_label("New email address").fill("hal9000@example.com")
+    page.get_by_label("Your password").fill("a brand new passphrase")
+    page.get_by_role("button", name="Send confirmation link").click()
+    page.goto(_mail_link(mail_dir, "hal9000@example.com", "/accounts/email/confirm/"))
+    assert page.get_by_role("heading", name="Email address changed").is_visible()
+
+    # Sign the other device out from the sessions page.
+    page.goto(site_url + "/accounts/sessions/")
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    assert page.get_by_text("Signed out 1 other session.").is_visible()
+    other_device.goto(site_url + "/accounts/profile/")
+    assert "/accounts/login/" in other_device.url
+
+    # Delete the account.
+    page.goto(site_url + "/accounts/delete/")
+    screenshot(page, "delete-desktop")
+    page.get_by_label("Your password").fill("a brand new passphrase")
+    page.get_by_role("button", name="Delete my account").click()
+    assert page.get_by_role("heading", name="Your account has been deleted").is_visible()
+    assert page.get_by_text("hal9000@example.com").is_visible()
+    screenshot(page, "deleted-desktop")
