@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "nebula.middleware.RequestLogMiddleware",
     "nebula.middleware.HealthCheckMiddleware",
+    "nebula.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "nebula.middleware.DynamoDBUnavailableMiddleware",
@@ -87,6 +88,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "nebula.views.csrf_failure"
+NEBULA_CONTENT_SECURITY_POLICY = env.str(
+    "NEBULA_CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+)
+NEBULA_PERMISSIONS_POLICY = env.str(
+    "NEBULA_PERMISSIONS_POLICY", default="camera=(), microphone=(), geolocation=(), payment=()"
+)
 
 # --- DynamoDB (nebula/dynamo) --------------------------------------------------
 # The endpoint is never a setting: botocore reads AWS_ENDPOINT_URL_DYNAMODB itself,

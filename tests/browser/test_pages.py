@@ -59,3 +59,33 @@ def test_missing_page_shows_a_helpful_404(page_at, site_url, size) -> None:
     page.get_by_role("link", name="home", exact=False).first.click()
     assert page.url == site_url + "/"
     screenshot(page, f"404-{size}")
+
+
+def test_no_page_breaks_the_content_security_policy(page_at, site_url) -> None:
+    from accounts import services
+    from tests.accounts.conftest import PASSWORD
+
+    services.user_create(
+        email="root@example.com", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+    page = page_at(DESKTOP)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    for path in ("/", "/accounts/signup/", "/accounts/login/", "/no-such-page/"):
+        response = page.goto(site_url + path)
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+    page.goto(site_url + "/accounts/login/?next=/admin/")
+    page.get_by_label("Email address").fill("root@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(site_url + "/admin/")
+    for path in ("/accounts/profile/", "/accounts/sessions/", "/admin/", "/admin/accounts/users/"):
+        page.goto(site_url + path)
+    page.wait_for_timeout(300)
+
+    assert violations == []
