@@ -228,14 +228,6 @@ def user_admin_update(*, user: User, expected_version: int, changes: dict[str, o
     return user
 
 
-def user_set_active(*, user: User, is_active: bool) -> None:
-    """Activate or deactivate; a deactivated user's sessions end at their next request."""
-    _update_user(user.id, [User.is_active.set(is_active)])
-    user.is_active = is_active
-    if not is_active:
-        session_end_all(user_id=user.id)
-
-
 def user_delete(*, user: User) -> list[str]:
     """Delete the user, the address claim and every session; say what was removed."""
     sessions = session_list_for_user(user_id=user.id)

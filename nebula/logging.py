@@ -22,7 +22,6 @@ FIELDS = (
     "duration_ms",
     "dynamodb_calls",
     "user_id",
-    "remote_addr",
 )
 
 

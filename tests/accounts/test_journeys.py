@@ -161,7 +161,9 @@ def test_log_out_is_a_post_and_ends_the_session(signed_in) -> None:
 
 
 def test_inactive_user_cannot_log_in(client, user) -> None:
-    services.user_set_active(user=user, is_active=False)
+    services.user_admin_update(
+        user=user, expected_version=user.version, changes={"is_active": False}
+    )
 
     response = log_in(client)
 
@@ -170,7 +172,9 @@ def test_inactive_user_cannot_log_in(client, user) -> None:
 
 
 def test_deactivation_ends_every_session_at_its_next_request(signed_in, user) -> None:
-    services.user_set_active(user=user, is_active=False)
+    services.user_admin_update(
+        user=user, expected_version=user.version, changes={"is_active": False}
+    )
 
     response = signed_in.get("/accounts/profile/")
 
