@@ -258,12 +258,15 @@ def session_end(*, user_id: str, public_id: str) -> bool:
 
 
 def session_end_all(
-    *, user_id: str, except_key: str | None = None, sessions: Iterable[Session] | None = None
+    *,
+    user_id: str,
+    except_keys: Iterable[str | None] = (),
+    sessions: Iterable[Session] | None = None,
 ) -> int:
-    """End every session of the user (but ``except_key``); return how many ended."""
+    """End every session of the user but ``except_keys``; return how many ended."""
     if sessions is None:
         sessions = session_list_for_user(user_id=user_id)
-    keys = {session.key for session in sessions} - {except_key}
+    keys = {session.key for session in sessions} - set(except_keys)
     # BatchWriteItem: 25 deletes per call, however many sessions there are.
     with Session.batch_write() as batch:
         for key in keys:

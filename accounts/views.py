@@ -140,8 +140,13 @@ def password_change(request: HttpRequest) -> HttpResponse:
         except services.UserGoneError:
             logout(request)
             return redirect("accounts:login")
-        update_session_auth_hash(request, user)
-        ended = services.session_end_all(user_id=user.id, except_key=request.session.session_key)
+        replaced_key = request.session.session_key
+        update_session_auth_hash(request, user)  # this session stays, under a new key
+        # The by-user index may still list the replaced key for a moment: it
+        # is already gone, so it is not counted as "another session".
+        ended = services.session_end_all(
+            user_id=user.id, except_keys={replaced_key, request.session.session_key}
+        )
         messages.success(
             request,
             f"Your password is changed. {ended} other session{'s' if ended != 1 else ''} "
@@ -336,7 +341,7 @@ def session_end(request: HttpRequest) -> HttpResponse:
 @login_required
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
     ended = services.session_end_all(
-        user_id=request.user.id, except_key=request.session.session_key
+        user_id=request.user.id, except_keys={request.session.session_key}
     )
     messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
     return redirect("accounts:sessions")

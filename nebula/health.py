@@ -22,10 +22,12 @@ def readiness() -> JsonResponse:
         problems = table_problems()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; say which
         reason = "DynamoDB is unreachable" if is_unavailable(exc) else "DynamoDB check failed"
-        logger.warning("readiness: %s: %s", reason, exc)
+        logger.info("readiness check failed: %s", exc)
         problems = [reason]
     if not problems:
         return JsonResponse({"status": "ok"})
+    logger.warning("readiness: %s", "; ".join(problems))
     response = JsonResponse({"status": "unavailable", "reasons": problems}, status=503)
     response["Retry-After"] = str(settings.NEBULA_RETRY_AFTER_SECONDS)
+    response._has_been_logged = True  # the warning above says why; no ERROR line too
     return response

@@ -112,6 +112,9 @@ def unavailable_response(request: HttpRequest | None = None) -> HttpResponse:
     else:
         response = JsonResponse({"error": "service unavailable"}, status=503)
     response["Retry-After"] = str(retry_after)
+    # Logged once, as a warning with the cause, by the caller; Django would add
+    # an ERROR line for every 503 as if it were a bug.
+    response._has_been_logged = True
     return response
 
 

@@ -1,5 +1,6 @@
 """Pages of the project itself: home and the error handlers."""
 
+import logging
 import sys
 
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
@@ -9,6 +10,8 @@ from django.views.defaults import server_error as django_server_error
 
 from .dynamo.errors import is_unavailable
 from .middleware import unavailable_response
+
+logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -37,5 +40,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """
     exc = sys.exc_info()[1]
     if exc is not None and is_unavailable(exc):
+        logger.warning("DynamoDB unavailable: %s", exc, exc_info=exc)
         return unavailable_response(request)
     return django_server_error(request)

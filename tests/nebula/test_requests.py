@@ -232,3 +232,17 @@ def test_health_checks_answer_any_host_header(client: Client) -> None:
     response = client.get("/healthz", headers={"Host": "10.0.3.17:8000"})
 
     assert response.status_code == 200
+
+
+@pytest.mark.urls("tests.nebula.urls")
+@pytest.mark.usefixtures("unreachable_dynamodb")
+def test_an_outage_is_one_warning_not_an_error(client: Client, caplog) -> None:
+    caplog.set_level(logging.INFO)
+
+    client.get("/read-one/")
+    client.get("/readyz")
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(m.startswith("DynamoDB unavailable:") for m in warnings)
+    assert "readiness: DynamoDB is unreachable" in warnings
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
