@@ -4,7 +4,6 @@ Errors a person can act on are raised as the exceptions below; views turn them
 into form errors. DynamoDB outages propagate and become the 503 page.
 """
 
-import logging
 import random
 import time
 import uuid
@@ -21,8 +20,6 @@ from nebula.dynamo.models import connection
 
 from .models import EmailClaim, Session, User
 from .selectors import normalize_email, session_list_for_user
-
-logger = logging.getLogger(__name__)
 
 # Other apps connect here to remove what a user owns; each receiver returns a
 # short description of what it removed ("3 jobs"), or None.

@@ -12,13 +12,15 @@ from pynamodb.models import Model
 
 from . import calls
 
+# Base table name (as declared in Meta) -> model.
 _registry: dict[str, type["NebulaModel"]] = {}
-_base_names: dict[type["NebulaModel"], str] = {}
 _settings: dict[str, Any] = {}
 
 
 class NebulaModel(Model):
     """A PynamoDB model whose table is created by ``manage.py migrate``."""
+
+    _base_table_name: str  # Meta.table_name as declared, before the prefix
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -39,7 +41,8 @@ def _register(model: type[NebulaModel]) -> None:
     if other is not None and other.__qualname__ != model.__qualname__:
         raise ValueError(f"table {base_name!r} is declared by both {other} and {model}")
     _registry[base_name] = model
-    _base_names[model] = base_name
+    # Meta.table_name is rewritten with the prefix by configure(); keep the base.
+    model._base_table_name = base_name
     if _settings:
         _apply(model)
 
@@ -47,11 +50,6 @@ def _register(model: type[NebulaModel]) -> None:
 def registered_models() -> list[type[NebulaModel]]:
     """Return every registered model, sorted by table base name."""
     return [_registry[name] for name in sorted(_registry)]
-
-
-def base_table_name(model: type[NebulaModel]) -> str:
-    """Return the table name a model declares, without the environment prefix."""
-    return _base_names[model]
 
 
 def configure(
@@ -77,7 +75,7 @@ def configure(
 
 def _apply(model: type[NebulaModel]) -> None:
     meta = model.Meta
-    meta.table_name = _settings["prefix"] + _base_names[model]
+    meta.table_name = _settings["prefix"] + model._base_table_name
     meta.region = _settings["region"]
     # No Meta.host: botocore then reads AWS_ENDPOINT_URL_DYNAMODB by itself.
     meta.host = None
@@ -87,11 +85,6 @@ def _apply(model: type[NebulaModel]) -> None:
     meta.max_retry_attempts = _settings["max_attempts"] - 1
     meta.billing_mode = "PAY_PER_REQUEST"
     model._connection = None
-
-
-def table_name(base_name: str) -> str:
-    """Return the full table name for a base name in this environment."""
-    return _settings.get("prefix", "") + base_name
 
 
 def connection() -> Connection:

@@ -48,7 +48,6 @@ def widget_model():
 
     yield Widget
     models._registry.pop("test-widgets")
-    models._base_names.pop(Widget)
 
 
 def test_migrate_creates_every_registered_table_with_prefix_and_on_demand_billing() -> None:
