@@ -1,5 +1,6 @@
 """Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
@@ -7,6 +8,7 @@ from django.utils import timezone
 from nebula.dynamo.models import connection
 
 from .models import EmailClaim, Session, User
+from .useragent import describe_device
 
 
 def normalize_email(email: str) -> str:
@@ -83,3 +85,32 @@ def session_list_for_user(*, user_id: str) -> list[Session]:
     now = timezone.now()
     sessions = [s for s in Session.by_user.query(user_id) if s.expires > now]
     return sorted(sessions, key=lambda s: s.last_seen, reverse=True)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session as the sessions page and the admin show it."""
+
+    public_id: str
+    device: str
+    ip: str | None
+    created: datetime
+    last_seen: datetime
+    is_current: bool
+
+
+def session_rows_for_user(*, user_id: str, current_key: str | None = None) -> list[SessionRow]:
+    """Describe the user's live sessions: the one of ``current_key`` first, then by last seen."""
+    rows = [
+        SessionRow(
+            public_id=session.public_id,
+            device=describe_device(session.user_agent),
+            ip=session.ip,
+            created=session.created,
+            last_seen=session.last_seen,
+            is_current=current_key is not None and session.key == current_key,
+        )
+        for session in session_list_for_user(user_id=user_id)
+    ]
+    # A stable sort keeps "most recently seen first" among the others.
+    return sorted(rows, key=lambda row: not row.is_current)

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_POST
 from . import emails, forms, ratelimits, selectors, services, tokens
 from .auth import login
 from .models import session_public_id
-from .useragent import describe_device
 
 # The reset token moves from the URL into the session, so it never leaks
 # through the Referer header of the password form (as Django's own view does).
@@ -302,24 +301,12 @@ def _email_result(request: HttpRequest, *, ok: bool, message: str) -> HttpRespon
     return _result(request, "accounts/email_change_result.html", ok=ok, message=message)
 
 
-class _SessionRow:
-    def __init__(self, session: object, current_key: str | None) -> None:
-        self.public_id = session.public_id
-        self.device = describe_device(session.user_agent)
-        self.ip = session.ip or "unknown"
-        self.created = session.created
-        self.last_seen = session.last_seen
-        self.is_current = session.key == current_key
-
-
 @never_cache
 @login_required
 def sessions(request: HttpRequest) -> HttpResponse:
-    current = request.session.session_key
-    rows = [
-        _SessionRow(s, current) for s in selectors.session_list_for_user(user_id=request.user.id)
-    ]
-    rows.sort(key=lambda row: not row.is_current)
+    rows = selectors.session_rows_for_user(
+        user_id=request.user.id, current_key=request.session.session_key
+    )
     return render(request, "accounts/sessions.html", {"sessions": rows})
 
 
