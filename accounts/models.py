@@ -6,7 +6,6 @@ machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
 ``login_required``, the token generator and the password forms work unchanged.
 """
 
-import hashlib
 from typing import Any, ClassVar
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -22,6 +21,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from nebula.dynamo.models import NebulaModel
+
+from . import session_keys
 
 
 class _FieldLabels:
@@ -142,7 +143,8 @@ class Session(NebulaModel):
     class Meta:
         table_name = "sessions"
 
-    key = UnicodeAttribute(hash_key=True)
+    # A keyed hash of the session key (accounts.session_keys): never the key.
+    id = UnicodeAttribute(hash_key=True, attr_name="key")
     data = UnicodeAttribute()
     # DynamoDB deletes expired sessions only eventually: every read checks this too.
     expires = TTLAttribute()
@@ -156,8 +158,4 @@ class Session(NebulaModel):
     @property
     def public_id(self) -> str:
         """Name the session in pages and forms without revealing its key."""
-        return session_public_id(self.key)
-
-
-def session_public_id(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
+        return session_keys.public_id(self.id)

@@ -1,11 +1,16 @@
 """Django's session engine on DynamoDB (``SESSION_ENGINE = "accounts.session_store"``).
 
-Keeps the whole ``SessionBase`` contract. Two things are particular to Nebula:
+Keeps the whole ``SessionBase`` contract. What is particular to Nebula:
 
+* The table never holds a key: items are stored under a keyed hash of it
+  (``accounts.session_keys``), looked up under the current ``SECRET_KEY`` and
+  its fallbacks in the same read.
 * A signed-in session's key starts with the user's id (``<user id>.<32 random
   characters>``), so loading it reads the session *and* its user in one
   BatchGetItem: an authenticated page costs one DynamoDB read
   (``accounts.auth.get_user`` takes the user from :attr:`prefetched_user`).
+  Only keys of the two shapes this engine makes are looked up (Django's base
+  accepts any key of 8 characters or more).
 * Each item also records who, from where and when (user id for the by-user
   index, IP address, user agent, created, last seen) for the sessions page.
 """
@@ -24,7 +29,7 @@ from django.contrib.sessions.backends.base import (
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from . import selectors, services
+from . import selectors, services, session_keys
 from .models import User
 
 _USER_ID_RE = re.compile(r"^([0-9a-f]{32})\.[0-9a-z]{32}$")
@@ -45,6 +50,8 @@ class SessionStore(SessionBase):
         self.prefetched_user: User | None = None
         self.created: datetime | None = None
         self.last_seen: datetime | None = None
+        # (key, stored id) of the item load() found: maybe under a fallback secret.
+        self._found: tuple[str, str] | None = None
         # Set by accounts.middleware.SessionMiddleware for each request.
         self.client_ip: str | None = None
         self.user_agent: str | None = None
@@ -68,18 +75,31 @@ class SessionStore(SessionBase):
             return settings.NEBULA_BROWSER_SESSION_AGE
         return settings.SESSION_COOKIE_AGE
 
+    @property
+    def stored_id(self) -> str | None:
+        """Return the sessions table's hash key for this session (None without a key)."""
+        key = self.session_key
+        return None if key is None else self._stored_id(key)
+
+    def _stored_id(self, key: str) -> str:
+        if self._found is not None and self._found[0] == key:
+            return self._found[1]
+        return session_keys.stored_id(key)
+
     def load(self) -> dict:
         key = self.session_key
         if key is None:
             return {}
+        ids = session_keys.stored_ids(key)
         user_id = user_id_from_key(key)
         if user_id:
-            session, self.prefetched_user = selectors.session_and_user_get(key=key, user_id=user_id)
+            session, self.prefetched_user = selectors.session_and_user_get(ids=ids, user_id=user_id)
         else:
-            session = selectors.session_get(key=key)
+            session = selectors.session_get(ids=ids)
         if session is None:
             self._session_key = None
             return {}
+        self._found = (key, session.id)
         self.created = session.created
         self.last_seen = session.last_seen
         return self.decode(session.data)
@@ -87,7 +107,7 @@ class SessionStore(SessionBase):
     def exists(self, session_key: str) -> bool:
         if not self._validate_session_key(session_key):
             return False
-        return selectors.session_get(key=session_key) is not None
+        return selectors.session_get(ids=session_keys.stored_ids(session_key)) is not None
 
     def create(self) -> None:
         self.created = None  # a new session, even when this store held another
@@ -106,7 +126,7 @@ class SessionStore(SessionBase):
         data = self._get_session(no_load=must_create)
         now = timezone.now()
         saved = services.session_save(
-            key=self._get_or_create_session_key(),
+            stored_id=self._stored_id(self._get_or_create_session_key()),
             data=self.encode(data),
             expires=self.get_expiry_date(),
             user_id=data.get(SESSION_KEY),
@@ -127,7 +147,12 @@ class SessionStore(SessionBase):
         key = session_key or self.session_key
         if key is None:
             return
-        services.session_delete(key=key)
+        if self._found is not None and self._found[0] == key:
+            stored_ids = [self._found[1]]
+        else:
+            # A key this store did not load may be stored under a fallback secret's id.
+            stored_ids = session_keys.stored_ids(key)
+        services.session_delete(stored_ids=stored_ids)
 
     def needs_last_seen_stamp(self) -> bool:
         """Say whether "last seen" is older than the stamping interval."""

@@ -15,9 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import emails, forms, ratelimits, selectors, services, tokens
+from . import emails, forms, ratelimits, selectors, services, session_keys, tokens
 from .auth import login
-from .models import session_public_id
 
 # The reset token moves from the URL into the session, so it never leaks
 # through the Referer header of the password form (as Django's own view does).
@@ -315,7 +314,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
 def session_end(request: HttpRequest) -> HttpResponse:
     public_id = request.POST.get("session_id", "")[:64]
     current_key = request.session.session_key
-    if current_key and public_id == session_public_id(current_key):
+    if current_key and public_id in session_keys.public_ids(current_key):
         messages.error(request, "To end this session, log out.")
     elif services.session_end(user_id=request.user.id, public_id=public_id):
         messages.success(request, "That session is signed out.")

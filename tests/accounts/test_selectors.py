@@ -3,7 +3,7 @@
 from django.test import Client
 
 from accounts import selectors
-from accounts.models import session_public_id
+from accounts.session_keys import public_id, stored_id
 from tests.accounts.conftest import log_in
 
 
@@ -24,7 +24,7 @@ def test_session_rows_put_this_device_first_then_the_most_recently_seen(user) ->
         ("Safari on iPad", False),
         ("Safari on iPhone", False),
     ]
-    assert rows[0].public_id == session_public_id(laptop_key)
+    assert rows[0].public_id == public_id(stored_id(laptop_key))
     assert {row.ip for row in rows} == {"127.0.0.1"}
     assert all(row.created <= row.last_seen for row in rows)
 
