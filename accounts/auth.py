@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import (
     BACKEND_SESSION_KEY,
     HASH_SESSION_KEY,
@@ -44,8 +45,10 @@ def login(request: HttpRequest, user: User, *, remember: bool) -> None:
     session[SESSION_KEY] = user.pk
     session[BACKEND_SESSION_KEY] = BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    # 0: the cookie ends with the browser (and the server forgets it sooner).
-    session.set_expiry(None if remember else 0)
+    if remember:
+        session.set_expiry(None)  # SESSION_COOKIE_AGE, on both sides
+    else:
+        session.expire_with_browser(server_age=settings.NEBULA_BROWSER_SESSION_AGE)
     # Session fixation defence: whatever key the visitor arrived with is
     # discarded; the new one also starts with the user id (one-read loads).
     session.cycle_key()

@@ -11,6 +11,8 @@ Keeps the whole ``SessionBase`` contract. What is particular to Nebula:
   (``accounts.auth.get_user`` takes the user from :attr:`prefetched_user`).
   Only keys of the two shapes this engine makes are looked up (Django's base
   accepts any key of 8 characters or more).
+* :meth:`expire_with_browser`: a cookie that ends with the browser, and a
+  session the server forgets sooner, both explicit in the session.
 * Each item also records who, from where and when (user id for the by-user
   index, IP address, user agent, created, last seen) for the sessions page.
 """
@@ -18,7 +20,6 @@ Keeps the whole ``SessionBase`` contract. What is particular to Nebula:
 import re
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import (
     VALID_KEY_CHARS,
@@ -34,6 +35,8 @@ from .models import User
 
 _USER_ID_RE = re.compile(r"^([0-9a-f]{32})\.[0-9a-z]{32}$")
 _ANONYMOUS_RE = re.compile(r"^[0-9a-z]{32}$")
+# Set with the "server forgets it sooner" expiry by expire_with_browser().
+BROWSER_SESSION_KEY = "_browser_session"
 
 
 def user_id_from_key(session_key: str | None) -> str | None:
@@ -68,12 +71,32 @@ class SessionStore(SessionBase):
         random_part = get_random_string(32, VALID_KEY_CHARS)
         return f"{user_id}.{random_part}" if user_id else random_part
 
-    def get_session_cookie_age(self) -> int:
-        # "Keep me signed in" off: the cookie ends with the browser, and the
-        # server forgets the session after NEBULA_BROWSER_SESSION_AGE anyway.
-        if self.get("_session_expiry") == 0:
-            return settings.NEBULA_BROWSER_SESSION_AGE
-        return settings.SESSION_COOKIE_AGE
+    def expire_with_browser(self, *, server_age: int) -> None:
+        """End the cookie with the browser; forget the session ``server_age`` s after last use.
+
+        The age is an explicit expiry, so ``get_expiry_age()`` and
+        ``get_expiry_date()`` say what the server keeps; Django's own
+        ``set_expiry(0)`` would keep it for ``SESSION_COOKIE_AGE``.
+        """
+        self.set_expiry(server_age)
+        self[BROWSER_SESSION_KEY] = True
+
+    def set_expiry(self, value: object) -> None:
+        """Django's ``set_expiry``; it also undoes :meth:`expire_with_browser`."""
+        super().set_expiry(value)
+        self.pop(BROWSER_SESSION_KEY, None)
+
+    async def aset_expiry(self, value: object) -> None:
+        await super().aset_expiry(value)
+        await self.apop(BROWSER_SESSION_KEY, None)
+
+    def get_expire_at_browser_close(self) -> bool:
+        return bool(self.get(BROWSER_SESSION_KEY)) or super().get_expire_at_browser_close()
+
+    async def aget_expire_at_browser_close(self) -> bool:
+        if await self.aget(BROWSER_SESSION_KEY):
+            return True
+        return await super().aget_expire_at_browser_close()
 
     @property
     def stored_id(self) -> str | None:

@@ -152,15 +152,39 @@ def test_clear_expired_deletes_only_expired_sessions() -> None:
     assert Session.count(stored_id(dead.session_key)) == 0
 
 
-def test_browser_sessions_are_forgotten_sooner_by_the_server(settings) -> None:
+def _seconds_left(key: str) -> float:
+    return (Session.get(stored_id(key)).expires - timezone.now()).total_seconds()
+
+
+def test_without_a_custom_expiry_a_session_lasts_session_cookie_age(settings) -> None:
     store = SessionStore()
+    assert store.get_expiry_age() == settings.SESSION_COOKIE_AGE
+    assert not store.get_expire_at_browser_close()
+
+    # Django's set_expiry(0): the cookie ends with the browser, the server keeps the default age.
     store.set_expiry(0)
     store.save()
 
-    item = Session.get(stored_id(store.session_key))
-    age = (item.expires - timezone.now()).total_seconds()
-    assert abs(age - settings.NEBULA_BROWSER_SESSION_AGE) < 60
     assert store.get_expire_at_browser_close()
+    assert store.get_session_cookie_age() == settings.SESSION_COOKIE_AGE
+    assert store.get_expiry_age() == settings.SESSION_COOKIE_AGE
+    assert abs(_seconds_left(store.session_key) - settings.SESSION_COOKIE_AGE) < 60
+
+
+def test_a_browser_session_is_forgotten_sooner_by_the_server(settings) -> None:
+    store = SessionStore()
+    store.expire_with_browser(server_age=settings.NEBULA_BROWSER_SESSION_AGE)
+    store.save()
+
+    loaded = SessionStore(store.session_key)
+    assert loaded.get_expire_at_browser_close()
+    assert loaded.get_expiry_age() == settings.NEBULA_BROWSER_SESSION_AGE
+    assert abs(_seconds_left(store.session_key) - settings.NEBULA_BROWSER_SESSION_AGE) < 60
+
+    # Any later set_expiry() is Django's again: here, the default policy.
+    loaded.set_expiry(None)
+    assert not loaded.get_expire_at_browser_close()
+    assert loaded.get_expiry_age() == settings.SESSION_COOKIE_AGE
 
 
 # --- what the table holds ---------------------------------------------------
