@@ -23,6 +23,7 @@ from django.contrib.auth.middleware import (
     AuthenticationMiddleware as DjangoAuthenticationMiddleware,
 )
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils.crypto import constant_time_compare
@@ -67,16 +68,32 @@ def get_user(request: HttpRequest) -> User | AnonymousUser:
     user = getattr(session, "prefetched_user", None)
     if user is None or user.pk != user_id:
         user = selectors.user_get(user_id=user_id)
-    session_hash = session.get(HASH_SESSION_KEY) or ""
-    if (
-        user is None
-        or not user.is_active
-        or not constant_time_compare(session_hash, user.get_session_auth_hash())
-    ):
+    if user is None or not user.is_active or not _verify_session_hash(session, user):
         # Deactivated, deleted, or the password changed: this session is over.
         session.flush()
         return AnonymousUser()
     return user
+
+
+def _verify_session_hash(session: SessionBase, user: User) -> bool:
+    """Check the session's password hash, as Django's ``get_user`` does.
+
+    A hash made with one of ``SECRET_KEY_FALLBACKS`` (the secret was rotated)
+    still counts: the session moves to a new key (stored under the current
+    secret) with the current hash.
+    """
+    session_hash = session.get(HASH_SESSION_KEY) or ""
+    current = user.get_session_auth_hash()
+    if constant_time_compare(session_hash, current):
+        return True
+    if session_hash and any(
+        constant_time_compare(session_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    ):
+        session.cycle_key()
+        session[HASH_SESSION_KEY] = current
+        return True
+    return False
 
 
 class AuthenticationMiddleware(DjangoAuthenticationMiddleware):

@@ -6,8 +6,10 @@ machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
 ``login_required``, the token generator and the password forms work unchanged.
 """
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.crypto import salted_hmac
@@ -96,9 +98,18 @@ class User(NebulaModel):
 
     def get_session_auth_hash(self) -> str:
         """Return an HMAC of the password hash: sessions end when the password changes."""
+        return self._get_session_auth_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        """Yield the hash under each of ``SECRET_KEY_FALLBACKS`` (a rotated secret)."""
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._get_session_auth_hash(secret=secret)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
         return salted_hmac(
             "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
             self.password,
+            secret=secret,
             algorithm="sha256",
         ).hexdigest()
 
