@@ -17,7 +17,6 @@ from nebula.admin import AdminSection
 
 from . import selectors, services
 from .forms import NebulaForm
-from .useragent import describe_device
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +90,9 @@ def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
                 )
                 messages.success(request, f"Saved {user.email}.")
                 return redirect("admin:accounts_user", user_id=user.id)
-    sessions = [
-        {
-            "public_id": s.public_id,
-            "device": describe_device(s.user_agent),
-            "ip": s.ip,
-            "created": s.created,
-            "last_seen": s.last_seen,
-        }
-        for s in selectors.session_list_for_user(user_id=user.id)
-    ]
+    sessions = selectors.session_rows_for_user(
+        user_id=user.id, current_key=request.session.session_key
+    )
     return render(
         request,
         "admin/accounts/user_detail.html",

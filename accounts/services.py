@@ -7,7 +7,7 @@ into form errors. DynamoDB outages propagate and become the 503 page.
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
 from django.dispatch import Signal
@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from nebula.dynamo.models import connection
 
+from . import session_keys
 from .models import EmailClaim, Session, User
 from .selectors import normalize_email, session_list_for_user
 
@@ -249,7 +250,7 @@ def session_end(*, user_id: str, public_id: str) -> bool:
     """End one of the user's sessions, named by its public id; False if there was none."""
     for session in session_list_for_user(user_id=user_id):
         if session.public_id == public_id:
-            Session(session.key).delete()
+            Session(session.id).delete()
             return True
     return False
 
@@ -260,20 +261,21 @@ def session_end_all(
     except_keys: Iterable[str | None] = (),
     sessions: Iterable[Session] | None = None,
 ) -> int:
-    """End every session of the user but ``except_keys``; return how many ended."""
+    """End every session of the user but those of ``except_keys``; return how many ended."""
     if sessions is None:
         sessions = session_list_for_user(user_id=user_id)
-    keys = {session.key for session in sessions} - set(except_keys)
+    kept = {stored for key in except_keys if key for stored in session_keys.stored_ids(key)}
+    ids = {session.id for session in sessions} - kept
     # BatchWriteItem: 25 deletes per call, however many sessions there are.
     with Session.batch_write() as batch:
-        for key in keys:
-            batch.delete(Session(key))
-    return len(keys)
+        for stored in ids:
+            batch.delete(Session(stored))
+    return len(ids)
 
 
 def session_save(
     *,
-    key: str,
+    stored_id: str,
     data: str,
     expires: datetime,
     user_id: str | None,
@@ -284,7 +286,7 @@ def session_save(
 ) -> bool:
     """Write a session; False if ``must_create`` and it exists, or not and it is gone."""
     session = Session(
-        key,
+        stored_id,
         data=data,
         expires=expires,
         user_id=user_id,
@@ -293,7 +295,7 @@ def session_save(
         ip=ip,
         user_agent=user_agent,
     )
-    condition = Session.key.does_not_exist() if must_create else Session.key.exists()
+    condition = Session.id.does_not_exist() if must_create else Session.id.exists()
     try:
         session.save(condition=condition)
     except PutError as exc:
@@ -303,21 +305,26 @@ def session_save(
     return True
 
 
-def session_touch(*, key: str, ip: str | None) -> None:
+def session_touch(*, stored_id: str, ip: str | None) -> None:
     """Stamp "last seen" (at most every five minutes per session, by the middleware)."""
     try:
-        Session(key).update(
+        Session(stored_id).update(
             actions=[Session.last_seen.set(timezone.now()), Session.ip.set(ip)],
-            condition=Session.key.exists(),
+            condition=Session.id.exists(),
         )
     except UpdateError as exc:
         if not _condition_failed(exc):
             raise
 
 
-def session_delete(*, key: str) -> None:
-    """Delete a session by key (logging out)."""
-    Session(key).delete()
+def session_delete(*, stored_ids: Collection[str]) -> None:
+    """Delete a session stored under any of ``stored_ids`` (logging out)."""
+    if len(stored_ids) == 1:
+        Session(next(iter(stored_ids))).delete()
+        return
+    with Session.batch_write() as batch:
+        for stored in stored_ids:
+            batch.delete(Session(stored))
 
 
 def session_delete_expired() -> int:

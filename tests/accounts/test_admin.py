@@ -141,3 +141,18 @@ def test_admin_logout_signs_out(admin_client) -> None:
         .redirect_chain[-1][0]
         .startswith("/accounts/login/")
     )
+
+
+def test_staff_see_each_session_of_a_user_as_the_sessions_page_describes_it(
+    admin_client, staff, user
+) -> None:
+    log_in(Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1"))
+
+    page = admin_client.get(f"/admin/accounts/users/{user.id}/").content.decode()
+    own = admin_client.get(f"/admin/accounts/users/{staff.id}/").content.decode()
+
+    assert "Sessions (1)" in page
+    assert "Safari on iPhone" in page
+    assert "127.0.0.1" in page
+    assert "(this session)" not in page
+    assert own.count("(this session)") == 1
