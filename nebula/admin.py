@@ -21,7 +21,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.urls import URLPattern, path, reverse
 
 # Installed only for their machinery (forms, tokens, logout); contrib.auth's admin
@@ -107,7 +107,7 @@ class NebulaAdminSite(admin.AdminSite):
     def password_change(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        return HttpResponseRedirect(settings.NEBULA_PASSWORD_CHANGE_URL)
+        return HttpResponseRedirect(resolve_url(settings.NEBULA_PASSWORD_CHANGE_URL))
 
     def password_change_done(
         self, request: HttpRequest, extra_context: dict | None = None

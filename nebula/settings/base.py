@@ -121,7 +121,8 @@ NEBULA_RETRY_AFTER_SECONDS = env.int("NEBULA_RETRY_AFTER_SECONDS", default=5)
 AUTHENTICATION_BACKENDS = ["accounts.auth.EmailBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
-NEBULA_PASSWORD_CHANGE_URL = "/accounts/password/"  # noqa: S105 - a URL
+# Where the admin's "Change password" leads: a URL name or path, as LOGIN_URL.
+NEBULA_PASSWORD_CHANGE_URL = "accounts:password_change"  # noqa: S105 - a URL name
 SESSION_ENGINE = "accounts.session_store"
 SESSION_COOKIE_AGE = env.int("NEBULA_SESSION_AGE", default=30 * 24 * 3600)
 # Without "keep me signed in": a browser-session cookie, forgotten by the server after this.

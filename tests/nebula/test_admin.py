@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.urls import include, path
 
 from accounts import services
 from tests.accounts.conftest import PASSWORD, log_in
@@ -57,6 +58,27 @@ def test_every_admin_url_answers_a_page_or_a_404(staff_client, url) -> None:
 def test_the_admins_password_pages_lead_to_the_sites_password_page(staff_client) -> None:
     for url in ("/admin/password_change/", "/admin/password_change/done/"):
         assert staff_client.get(url)["Location"] == "/accounts/password/"
+
+
+# The site with the accounts pages mounted elsewhere (for the test below).
+urlpatterns = [
+    path("people/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]
+
+
+@pytest.mark.urls(__name__)
+def test_the_password_link_is_the_accounts_url_wherever_it_is_mounted() -> None:
+    services.user_create(email="root@example.com", password=PASSWORD, is_staff=True)
+    client = Client()
+    assert (
+        client.post(
+            "/people/login/", {"email": "root@example.com", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+
+    assert client.get("/admin/password_change/")["Location"] == "/people/password/"
 
 
 def test_admin_logout_answers_a_page(staff_client) -> None:
