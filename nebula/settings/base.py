@@ -17,9 +17,12 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 # contrib.auth and contrib.sessions stay installed for their machinery (forms,
-# tokens, logout, clearsessions); their ORM models are never queried.
+# tokens, logout, clearsessions); their ORM models are never queried. accounts
+# comes before contrib.auth: manage.py runs the first app's command of a name, and
+# accounts' createsuperuser and changepassword work on the DynamoDB user store.
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "accounts",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -27,7 +30,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "nebula",
-    "accounts",
 ]
 
 MIDDLEWARE = [
