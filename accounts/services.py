@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.dispatch import Signal
 from django.utils import timezone
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -39,6 +40,10 @@ class ConcurrentEditError(Exception):
 
 class UserGoneError(Exception):
     """The user was deleted meanwhile."""
+
+
+class AdminActionRefusedError(PermissionDenied):
+    """The acting admin may not do this to this account; the message says why."""
 
 
 # A transaction that meets another one on the same item is cancelled with
@@ -200,11 +205,38 @@ def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
     return user
 
 
-def user_admin_update(*, user: User, expected_version: int, changes: dict[str, object]) -> User:
-    """Apply an admin's changes, unless the user changed since ``expected_version``.
+def user_admin_refusal(*, actor: User, user: User) -> str | None:
+    """Return why ``actor`` may not change ``user`` or end their sessions, or None if they may.
 
-    Deactivating ends every session of the user.
+    Only a superuser may act on a staff or superuser account: a staff member
+    could otherwise lock out the people who oversee them.
     """
+    if actor.is_superuser:
+        return None
+    if user.is_superuser or user.is_staff:
+        kind = "a superuser" if user.is_superuser else "a staff"
+        return (
+            f"{user.email} is {kind} account: only a superuser may change it or end its sessions."
+        )
+    return None
+
+
+def _refuse_unless_allowed(*, actor: User, user: User) -> None:
+    reason = user_admin_refusal(actor=actor, user=user)
+    if reason:
+        raise AdminActionRefusedError(reason)
+
+
+def user_admin_update(
+    *, actor: User, user: User, expected_version: int, changes: dict[str, object]
+) -> User:
+    """Apply ``actor``'s changes, unless the user changed since ``expected_version``.
+
+    Raises ``AdminActionRefusedError`` when ``actor`` may not make them (see
+    :func:`user_admin_refusal`; only superusers grant or remove staff and
+    superuser status). Deactivating ends every session of the user.
+    """
+    _refuse_unless_allowed(actor=actor, user=user)
     allowed = {"display_name", "is_active", "email_verified", "is_staff", "is_superuser"}
     unknown = set(changes) - allowed
     if unknown:
@@ -212,10 +244,18 @@ def user_admin_update(*, user: User, expected_version: int, changes: dict[str, o
     if not changes:
         return user
     user.version = expected_version
+    condition = User.id.exists()
+    if not actor.is_superuser:
+        if {"is_staff", "is_superuser"} & set(changes):
+            raise AdminActionRefusedError(
+                "Only a superuser may grant or remove staff or superuser status."
+            )
+        # Checked on the stored item too, not only on the copy the form was made from.
+        condition &= (User.is_staff == False) & (User.is_superuser == False)  # noqa: E712
     try:
         user.update(
             actions=[getattr(User, name).set(value) for name, value in changes.items()],
-            condition=User.id.exists(),
+            condition=condition,
         )
     except UpdateError as exc:
         if _condition_failed(exc):
@@ -224,6 +264,15 @@ def user_admin_update(*, user: User, expected_version: int, changes: dict[str, o
     if changes.get("is_active") is False:
         session_end_all(user_id=user.id)
     return user
+
+
+def user_admin_end_sessions(*, actor: User, user: User) -> int:
+    """End every session of ``user`` for ``actor``; return how many ended.
+
+    Raises ``AdminActionRefusedError`` when ``actor`` may not (:func:`user_admin_refusal`).
+    """
+    _refuse_unless_allowed(actor=actor, user=user)
+    return session_end_all(user_id=user.id)
 
 
 def user_delete(*, user: User) -> list[str]:

@@ -161,9 +161,9 @@ def test_log_out_is_a_post_and_ends_the_session(signed_in) -> None:
     assert signed_in.get("/accounts/profile/").status_code == 302
 
 
-def test_inactive_user_cannot_log_in(client, user) -> None:
+def test_inactive_user_cannot_log_in(client, user, superuser) -> None:
     services.user_admin_update(
-        user=user, expected_version=user.version, changes={"is_active": False}
+        actor=superuser, user=user, expected_version=user.version, changes={"is_active": False}
     )
 
     response = log_in(client)
@@ -172,9 +172,9 @@ def test_inactive_user_cannot_log_in(client, user) -> None:
     assert b"not right" in response.content
 
 
-def test_deactivation_ends_every_session_at_its_next_request(signed_in, user) -> None:
+def test_deactivation_ends_every_session_at_its_next_request(signed_in, user, superuser) -> None:
     services.user_admin_update(
-        user=user, expected_version=user.version, changes={"is_active": False}
+        actor=superuser, user=user, expected_version=user.version, changes={"is_active": False}
     )
 
     response = signed_in.get("/accounts/profile/")
