@@ -17,6 +17,7 @@ from nebula.admin import AdminSection
 
 from . import selectors, services
 from .forms import NebulaForm
+from .models import is_user_id
 from .useragent import describe_device
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def user_search(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         query = form.cleaned_data["q"].strip()
         user = selectors.user_get_by_email(email=query) if "@" in query else None
-        if user is None and "@" not in query and len(query) == 32:
+        if user is None and is_user_id(query.lower()):
             user = selectors.user_get(user_id=query.lower())
         if user is not None:
             return redirect("admin:accounts_user", user_id=user.id)
@@ -64,7 +65,7 @@ def user_search(request: HttpRequest) -> HttpResponse:
 
 
 def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
-    user = selectors.user_get(user_id=user_id) if len(user_id) == 32 else None
+    user = selectors.user_get(user_id=user_id) if is_user_id(user_id) else None
     if user is None:
         raise Http404("No such user")
     initial = {name: getattr(user, name) for name in UserAdminForm.base_fields}

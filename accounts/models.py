@@ -7,6 +7,7 @@ machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
 """
 
 import hashlib
+import re
 from typing import Any, ClassVar
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -22,6 +23,13 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from nebula.dynamo.models import NebulaModel
+
+_USER_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def is_user_id(value: str) -> bool:
+    """Say whether ``value`` is, as a whole, a user id (32 lower-case hex characters)."""
+    return _USER_ID_RE.fullmatch(value) is not None
 
 
 class _FieldLabels:

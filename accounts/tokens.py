@@ -6,15 +6,13 @@ changed), an email-change link when the address has moved, and a password-reset
 link (Django's generator) when the password or the last login changes.
 """
 
-import re
-
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from .models import User
+from .models import User, is_user_id
 
 _VERIFY_SALT = "accounts.verify-email"
 _CHANGE_SALT = "accounts.change-email"
@@ -72,4 +70,4 @@ def decode_uid(uidb64: str) -> str | None:
         user_id = force_str(urlsafe_base64_decode(uidb64))
     except (ValueError, UnicodeDecodeError):
         return None
-    return user_id if re.fullmatch(r"[0-9a-f]{32}", user_id) else None
+    return user_id if is_user_id(user_id) else None

@@ -1,5 +1,6 @@
 """Accounts in the Django admin: staff only, signing in through the rate-limited login."""
 
+import logging
 import re
 
 import pytest
@@ -130,6 +131,18 @@ def test_staff_end_every_session_of_a_user(admin_client, user) -> None:
 def test_an_unknown_user_is_a_404(admin_client) -> None:
     assert admin_client.get("/admin/accounts/users/" + "0" * 32 + "/").status_code == 404
     assert admin_client.get("/admin/accounts/users/x/").status_code == 404
+
+
+def test_a_user_id_with_a_trailing_newline_is_a_404_without_a_read(
+    admin_client, user, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    response = admin_client.get(f"/admin/accounts/users/{user.id[:31]}%0A/")
+
+    assert response.status_code == 404
+    [access] = [r for r in caplog.records if r.name == "nebula.access"]
+    assert access.dynamodb_calls == 1  # the session and its user, nothing more
 
 
 def test_admin_logout_signs_out(admin_client) -> None:

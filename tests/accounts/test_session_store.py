@@ -132,3 +132,17 @@ def test_browser_sessions_are_forgotten_sooner_by_the_server(settings) -> None:
     age = (item.expires - timezone.now()).total_seconds()
     assert abs(age - settings.NEBULA_BROWSER_SESSION_AGE) < 60
     assert store.get_expire_at_browser_close()
+
+
+def test_a_real_key_with_a_trailing_newline_is_no_session(signed_in, user) -> None:
+    key = signed_in.cookies["sessionid"].value
+
+    with counting_calls() as calls:
+        store = SessionStore(key + "\n")
+        data = store.load()
+
+    assert user_id_from_key(key) == user.id
+    assert user_id_from_key(key + "\n") is None
+    assert data == {}
+    assert store.session_key is None
+    assert calls.total == 0
