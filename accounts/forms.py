@@ -8,8 +8,11 @@ from django.contrib.auth import forms as auth_forms
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
+from nebula.email_addresses import InvalidEmailError, canonical_email
+
 from .auth import MAX_PASSWORD_LENGTH
 from .models import User
+from .selectors import normalize_email
 
 EMAIL_MAX_LENGTH = 254
 DISPLAY_NAME_MAX_LENGTH = 80
@@ -39,8 +42,21 @@ def _cap_passwords(form: forms.Form, *names: str) -> None:
         field.widget.attrs["maxlength"] = str(MAX_PASSWORD_LENGTH)
 
 
+class CanonicalEmailField(forms.EmailField):
+    """An email field that cleans to the canonical address (``nebula.email_addresses``)."""
+
+    def clean(self, value: Any) -> str:
+        email = super().clean(value)
+        if email in self.empty_values:
+            return email
+        try:
+            return canonical_email(email)
+        except InvalidEmailError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from exc
+
+
 def _email_field(label: str = "Email address", **kwargs: Any) -> forms.EmailField:
-    return forms.EmailField(
+    return CanonicalEmailField(
         label=label,
         max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -131,8 +147,8 @@ class EmailChangeForm(NebulaForm):
         self.user = user
 
     def clean_new_email(self) -> str:
-        email = self.cleaned_data["new_email"].strip()
-        if email.lower() == self.user.email.lower():
+        email = self.cleaned_data["new_email"]
+        if normalize_email(email) == normalize_email(self.user.email):
             raise forms.ValidationError("That is already your email address.")
         return email
 

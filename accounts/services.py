@@ -17,6 +17,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from nebula.dynamo.models import connection
+from nebula.email_addresses import canonical_email
 
 from .models import EmailClaim, Session, User
 from .selectors import normalize_email, session_list_for_user
@@ -94,10 +95,15 @@ def user_create(
     is_superuser: bool = False,
     email_verified: bool = False,
 ) -> User:
-    """Create a user and claim the address in one transaction: both or neither."""
+    """Create a user and claim the address in one transaction: both or neither.
+
+    The address is stored canonical (``nebula.email_addresses``); one that
+    cannot be raises ``InvalidEmailError``: forms refuse it first.
+    """
+    email = canonical_email(email)
     user = User(
         uuid.uuid4().hex,
-        email=email.strip(),
+        email=email,
         display_name=display_name.strip(),
         is_staff=is_staff,
         is_superuser=is_superuser,
@@ -170,6 +176,7 @@ def user_mark_email_verified(*, user: User, email: str) -> bool:
 
 def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
     """Move the user to a new, already-verified address: claims and user in one transaction."""
+    new_email = canonical_email(new_email)
     old_claim = EmailClaim(normalize_email(old_email))
     new_claim = EmailClaim(normalize_email(new_email), user_id=user.id)
     moves_claim = old_claim.email != new_claim.email
@@ -178,7 +185,7 @@ def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
         # PynamoDB also checks and bumps the user's version.
         transaction.update(
             user,
-            actions=[User.email.set(new_email.strip()), User.email_verified.set(True)],
+            actions=[User.email.set(new_email), User.email_verified.set(True)],
             condition=User.email == old_email,
         )
         if moves_claim:

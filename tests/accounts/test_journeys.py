@@ -91,6 +91,59 @@ def test_email_is_unique_ignoring_case_and_spaces(client, user) -> None:
     assert User.count() == 1
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",  # fullwidth "example"
+        "ann@EXAMPLE.\uff43\uff4f\uff4d",  # fullwidth "com"
+        "ann@exa\u00admple.com",  # a soft hyphen inside
+    ],
+)
+def test_another_spelling_of_a_taken_mailbox_is_taken(client, user, email) -> None:
+    response = _sign_up(client, email=email)
+
+    assert response.status_code == 200
+    assert b"already exists" in response.content
+    assert User.count() == 1
+    assert mail.outbox == []
+
+
+def test_an_address_is_stored_and_mailed_with_its_canonical_domain(client) -> None:
+    _sign_up(client, email="Bea@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com")
+
+    user = selectors.user_get_by_email(email="bea@example.com")
+    assert user.email == "Bea@example.com"
+    assert mail.outbox[0].to == ["Bea@example.com"]
+    assert EmailClaim.get("bea@example.com").user_id == user.id
+
+
+def test_a_domain_that_cannot_be_made_canonical_is_a_clear_form_error(client) -> None:
+    response = _sign_up(client, email="bea@stra\u00dfe.de")
+
+    assert response.status_code == 200
+    assert b"type its xn-- form" in response.content
+    assert User.count() == 0
+
+
+def test_an_email_change_to_another_spelling_of_a_taken_mailbox_fails(
+    signed_in, user, make_user
+) -> None:
+    make_user(email="cat@example.com")
+
+    response = signed_in.post(
+        "/accounts/profile/",
+        {"action": "email", "new_email": "cat@exa\u00admple.com", "password": PASSWORD},
+    )
+    [message] = mail.outbox
+    confirmed = signed_in.get(_link(message))
+
+    assert response.status_code == 302
+    assert message.to == ["cat@example.com"]
+    assert confirmed.status_code == 400
+    assert b"used by another account" in confirmed.content
+    assert selectors.user_get(user_id=user.id).email == "ann@example.com"
+
+
 def test_unverified_users_cannot_start_jobs_until_they_verify(client) -> None:
     _sign_up(client)
     user = selectors.user_get_by_email(email="bea@example.com")
