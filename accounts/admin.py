@@ -14,6 +14,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from nebula.admin import AdminSection
+from nebula.validators import validate_one_line_text
 
 from . import selectors, services
 from .forms import NebulaForm
@@ -28,7 +29,9 @@ class UserSearchForm(NebulaForm):
 
 
 class UserAdminForm(NebulaForm):
-    display_name = django_forms.CharField(label="Display name", max_length=80, required=False)
+    display_name = django_forms.CharField(
+        label="Display name", max_length=80, required=False, validators=[validate_one_line_text]
+    )
     is_active = django_forms.BooleanField(
         label="Active",
         required=False,

@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
 from nebula.email_addresses import InvalidEmailError, canonical_email
+from nebula.validators import validate_one_line_text
 
 from .auth import MAX_PASSWORD_LENGTH
 from .models import User
@@ -64,12 +65,19 @@ def _email_field(label: str = "Email address", **kwargs: Any) -> forms.EmailFiel
     )
 
 
-class SignupForm(NebulaForm):
-    email = _email_field()
-    display_name = forms.CharField(
+def _display_name_field(**kwargs: Any) -> forms.CharField:
+    return forms.CharField(
         label="Display name",
         max_length=DISPLAY_NAME_MAX_LENGTH,
         required=False,
+        validators=[validate_one_line_text],
+        **kwargs,
+    )
+
+
+class SignupForm(NebulaForm):
+    email = _email_field()
+    display_name = _display_name_field(
         help_text="Optional. Shown on your pages instead of your email address.",
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
@@ -132,9 +140,7 @@ class PasswordResetForm(NebulaForm):
 
 
 class ProfileForm(NebulaForm):
-    display_name = forms.CharField(
-        label="Display name", max_length=DISPLAY_NAME_MAX_LENGTH, required=False
-    )
+    display_name = _display_name_field()
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**53)
 
 

@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from nebula.dynamo.models import connection
 from nebula.email_addresses import canonical_email
+from nebula.validators import validate_one_line_text
 
 from .models import EmailClaim, Session, User
 from .selectors import normalize_email, session_list_for_user
@@ -98,9 +99,11 @@ def user_create(
     """Create a user and claim the address in one transaction: both or neither.
 
     The address is stored canonical (``nebula.email_addresses``); one that
-    cannot be raises ``InvalidEmailError``: forms refuse it first.
+    cannot be raises ``InvalidEmailError``, a display name with control
+    characters ``ValidationError``: forms refuse both first.
     """
     email = canonical_email(email)
+    validate_one_line_text(display_name)
     user = User(
         uuid.uuid4().hex,
         email=email,
@@ -135,6 +138,7 @@ def user_record_login(*, user: User) -> None:
 
 def user_update_profile(*, user: User, expected_version: int, display_name: str) -> User:
     """Change the display name, unless someone changed the user since ``expected_version``."""
+    validate_one_line_text(display_name)
     # PynamoDB adds "version = expected" to the condition and bumps the version.
     user.version = expected_version
     try:
@@ -217,6 +221,8 @@ def user_admin_update(*, user: User, expected_version: int, changes: dict[str, o
         raise ValueError(f"cannot change {sorted(unknown)}")
     if not changes:
         return user
+    if "display_name" in changes:
+        validate_one_line_text(changes["display_name"])
     user.version = expected_version
     try:
         user.update(

@@ -101,6 +101,20 @@ def test_a_stale_admin_form_changes_nothing(admin_client, user) -> None:
     assert selectors.user_get(user_id=user.id).display_name == "New"
 
 
+def test_a_display_name_with_a_line_break_is_a_field_error(admin_client, user) -> None:
+    page = admin_client.get(f"/admin/accounts/users/{user.id}/")
+    version = re.search(rb'name="version" value="(\d+)"', page.content).group(1).decode()
+
+    response = admin_client.post(
+        f"/admin/accounts/users/{user.id}/",
+        {"display_name": "Ann\nBcc: eve@example.com", "is_active": "on", "version": version},
+    )
+
+    assert response.status_code == 400
+    assert b"no line breaks" in response.content
+    assert selectors.user_get(user_id=user.id).display_name == "Ann"
+
+
 def test_staff_who_are_not_superusers_cannot_grant_staff(make_user, user) -> None:
     make_user(email="helper@example.com", is_staff=True)
     helper = Client()
