@@ -15,6 +15,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils.crypto import salted_hmac
 from pynamodb.attributes import (
     BooleanAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -59,6 +60,9 @@ class User(NebulaModel):
     email_verified = BooleanAttribute(default=False)
     date_joined = UTCDateTimeAttribute()
     last_login = UTCDateTimeAttribute(null=True)
+    # How many times the address changed: signed into mailed links, so a link
+    # dies at the next change even if the address comes back (A→B→A).
+    email_changes = NumberAttribute(default=0)
     # Optimistic locking: every save checks and bumps it.
     version = VersionAttribute()
 

@@ -1,5 +1,6 @@
 """Each account journey, end to end through HTTP, as a person does it."""
 
+import logging
 import re
 
 import pytest
@@ -44,23 +45,56 @@ def test_verification_link_works_once(client) -> None:
     _sign_up(client)
     link = _link(mail.outbox[0])
 
-    first = client.get(link)
-    again = client.get(link)
+    page = client.get(link)
+    first = client.post(link)
+    again = client.post(link)
 
+    assert page.status_code == 200
+    assert b"Confirm my email address" in page.content
     assert first.status_code == 200
+    assert b"bea@example.com is confirmed" in first.content
     assert selectors.user_get_by_email(email="bea@example.com").email_verified
     assert again.status_code == 400
     assert b"used already" in again.content
     assert b"Please confirm your email address" not in client.get("/accounts/profile/").content
 
 
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_following_a_verification_link_changes_nothing_until_the_button(
+    client, method, caplog
+) -> None:
+    # What a mail scanner or a link preview does: no cookie, GET or HEAD.
+    _sign_up(client)
+    scanner = Client()
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    response = getattr(scanner, method)(_link(mail.outbox[0]))
+
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    [access] = [r for r in caplog.records if r.name == "nebula.access"][-1:]
+    assert access.dynamodb_calls == 0
+    assert not selectors.user_get_by_email(email="bea@example.com").email_verified
+
+
+def test_the_verification_button_needs_a_csrf_token(client) -> None:
+    _sign_up(client)
+    scanner = Client(enforce_csrf_checks=True)
+
+    response = scanner.post(_link(mail.outbox[0]))
+
+    assert response.status_code == 403
+    assert not selectors.user_get_by_email(email="bea@example.com").email_verified
+
+
 def test_verification_link_expires(client, settings) -> None:
     _sign_up(client)
     settings.NEBULA_EMAIL_LINK_MAX_AGE = -1
 
-    response = client.get(_link(mail.outbox[0]))
+    page = client.get(_link(mail.outbox[0]))
+    response = client.post(_link(mail.outbox[0]))
 
-    assert response.status_code == 400
+    assert page.status_code == response.status_code == 400
     assert b"expired" in response.content
     assert not selectors.user_get_by_email(email="bea@example.com").email_verified
 
@@ -69,10 +103,11 @@ def test_tampered_verification_link_is_refused(client) -> None:
     _sign_up(client)
     link = _link(mail.outbox[0])
 
-    response = client.get(link[:-3] + "abc/")
+    response = client.post(link[:-3] + "abc/")
 
     assert response.status_code == 400
     assert b"not valid" in response.content
+    assert not selectors.user_get_by_email(email="bea@example.com").email_verified
 
 
 def test_verification_link_can_be_sent_again(signed_in) -> None:
@@ -80,7 +115,7 @@ def test_verification_link_can_be_sent_again(signed_in) -> None:
 
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    assert signed_in.get(_link(mail.outbox[0])).status_code == 200
+    assert signed_in.post(_link(mail.outbox[0])).status_code == 200
 
 
 def test_email_is_unique_ignoring_case_and_spaces(client, user) -> None:
@@ -135,7 +170,7 @@ def test_an_email_change_to_another_spelling_of_a_taken_mailbox_fails(
         {"action": "email", "new_email": "cat@exa\u00admple.com", "password": PASSWORD},
     )
     [message] = mail.outbox
-    confirmed = signed_in.get(_link(message))
+    confirmed = signed_in.post(_link(message))
 
     assert response.status_code == 302
     assert message.to == ["cat@example.com"]
@@ -148,7 +183,7 @@ def test_unverified_users_cannot_start_jobs_until_they_verify(client) -> None:
     _sign_up(client)
     user = selectors.user_get_by_email(email="bea@example.com")
     assert not user.can_start_jobs
-    client.get(_link(mail.outbox[0]))
+    client.post(_link(mail.outbox[0]))
     assert selectors.user_get(user_id=user.id).can_start_jobs
 
 
@@ -361,17 +396,25 @@ def test_two_concurrent_profile_edits_one_wins_the_other_is_told_to_retry(signed
     assert selectors.user_get(user_id=user.id).display_name == "From A"
 
 
-def test_email_change_takes_effect_when_the_new_address_is_confirmed(signed_in, user) -> None:
-    response = signed_in.post(
-        "/accounts/profile/",
-        {"action": "email", "new_email": "ann.new@example.com", "password": PASSWORD},
+def _ask_email_change(client: Client, new_email: str) -> str:
+    """Ask for a change of address; return the path of the link mailed to it."""
+    response = client.post(
+        "/accounts/profile/", {"action": "email", "new_email": new_email, "password": PASSWORD}
     )
     assert response.status_code == 302
-    [message] = mail.outbox
-    assert message.to == ["ann.new@example.com"]
+    assert mail.outbox[-1].to == [new_email]
+    return _link(mail.outbox[-1])
+
+
+def test_email_change_takes_effect_when_the_new_address_is_confirmed(signed_in, user) -> None:
+    link = _ask_email_change(signed_in, "ann.new@example.com")
     assert selectors.user_get(user_id=user.id).email == "ann@example.com"
 
-    confirmed = signed_in.get(_link(message))
+    page = signed_in.get(link)
+    assert page.status_code == 200
+    assert b"Change my email address" in page.content
+    assert selectors.user_get(user_id=user.id).email == "ann@example.com"  # not yet
+    confirmed = signed_in.post(link)
 
     assert confirmed.status_code == 200
     changed = selectors.user_get(user_id=user.id)
@@ -379,18 +422,42 @@ def test_email_change_takes_effect_when_the_new_address_is_confirmed(signed_in, 
     assert changed.email_verified
     assert EmailClaim.count("ann@example.com") == 0
     assert EmailClaim.get("ann.new@example.com").user_id == user.id
-    assert signed_in.get(_link(message)).status_code == 400  # once only
+    assert signed_in.post(link).status_code == 400  # once only
     assert log_in(Client(), email="ann.new@example.com").status_code == 302
 
 
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_following_an_email_change_link_changes_nothing(signed_in, user, method) -> None:
+    link = _ask_email_change(signed_in, "ann.new@example.com")
+
+    response = getattr(signed_in, method)(link)
+
+    assert response.status_code == 200
+    assert selectors.user_get(user_id=user.id).email == "ann@example.com"
+    assert EmailClaim.count("ann.new@example.com") == 0
+
+
+def test_an_email_change_link_dies_when_the_address_changes_and_comes_back(signed_in, user) -> None:
+    first = _ask_email_change(signed_in, "ann.b@example.com")
+    assert signed_in.post(first).status_code == 200  # A → B
+    assert signed_in.post(_ask_email_change(signed_in, "ann@example.com")).status_code == 200
+    stored = User.get(user.id, consistent_read=True).serialize()  # back at A
+
+    page = signed_in.get(first)
+    replayed = signed_in.post(first)
+
+    assert page.status_code == replayed.status_code == 400
+    assert b"used already" in replayed.content
+    assert User.get(user.id, consistent_read=True).serialize() == stored
+    assert EmailClaim.get("ann@example.com").user_id == user.id
+    assert EmailClaim.count("ann.b@example.com") == 0
+
+
 def test_email_change_to_a_taken_address_changes_nothing(signed_in, user, make_user) -> None:
-    signed_in.post(
-        "/accounts/profile/",
-        {"action": "email", "new_email": "cat@example.com", "password": PASSWORD},
-    )
+    link = _ask_email_change(signed_in, "cat@example.com")
     make_user(email="cat@example.com")
 
-    response = signed_in.get(_link(mail.outbox[0]))
+    response = signed_in.post(link)
 
     assert response.status_code == 400
     assert selectors.user_get(user_id=user.id).email == "ann@example.com"
