@@ -6,8 +6,9 @@ import re
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils.http import base36_to_int, int_to_base36
 
-from accounts import selectors, services
+from accounts import selectors, services, tokens
 from accounts.models import EmailClaim, Session, User
 from tests.accounts.conftest import PASSWORD, log_in
 
@@ -353,13 +354,24 @@ def test_password_reset_link_expires(client, user, settings) -> None:
     assert response.status_code == 400
 
 
-def test_tampered_password_reset_link_is_refused(client, user) -> None:
+@pytest.mark.parametrize("part", ["signature", "timestamp", "uid"])
+def test_tampered_password_reset_link_is_refused(client, user, make_user, part) -> None:
     client.post("/accounts/password/reset/", {"email": "ann@example.com"})
     link = _link(mail.outbox[0])
+    uid, token = link.rstrip("/").split("/")[-2:]
+    timestamp, signature = token.split("-")
+    if part == "signature":
+        signature = signature[:-1] + ("0" if signature[-1] != "0" else "1")
+    elif part == "timestamp":
+        timestamp = int_to_base36(base36_to_int(timestamp) + 1)
+    else:  # the link of another account, with this one's token
+        uid = tokens.encode_uid(make_user(email="cat@example.com"))
 
-    response = client.get(link.replace("/password/reset/", "/password/reset/x"), follow=True)
+    response = Client().get(f"/accounts/password/reset/{uid}/{timestamp}-{signature}/", follow=True)
 
     assert response.status_code == 400
+    assert b"reset link can" in response.content
+    assert Client().get(link, follow=True).status_code == 200  # the real link works
 
 
 # --- profile and email ----------------------------------------------------
