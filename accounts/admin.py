@@ -14,10 +14,11 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from nebula.admin import AdminSection
+from nebula.validators import validate_one_line_text
 
 from . import selectors, services
 from .forms import NebulaForm
-from .models import User
+from .models import User, is_user_id
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,9 @@ class UserSearchForm(NebulaForm):
 
 
 class UserAdminForm(NebulaForm):
-    display_name = django_forms.CharField(label="Display name", max_length=80, required=False)
+    display_name = django_forms.CharField(
+        label="Display name", max_length=80, required=False, validators=[validate_one_line_text]
+    )
     is_active = django_forms.BooleanField(
         label="Active",
         required=False,
@@ -51,7 +54,7 @@ def user_search(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         query = form.cleaned_data["q"].strip()
         user = selectors.user_get_by_email(email=query) if "@" in query else None
-        if user is None and "@" not in query and len(query) == 32:
+        if user is None and is_user_id(query.lower()):
             user = selectors.user_get(user_id=query.lower())
         if user is not None:
             return redirect("admin:accounts_user", user_id=user.id)
@@ -64,7 +67,7 @@ def user_search(request: HttpRequest) -> HttpResponse:
 
 
 def _get_user_or_404(user_id: str) -> User:
-    user = selectors.user_get(user_id=user_id) if len(user_id) == 32 else None
+    user = selectors.user_get(user_id=user_id) if is_user_id(user_id) else None
     if user is None:
         raise Http404("No such user")
     return user

@@ -31,8 +31,9 @@ def send_verification(*, request: HttpRequest, user: User) -> None:
         to=user.email,
         subject="Confirm your email address for Nebula",
         template="accounts/email/verify.txt",
+        # No name, here or in the email-change mail: the address is not
+        # verified, so whoever chose the name may not own it.
         context={
-            "user": user,
             "link": link,
             "expires_hours": settings.NEBULA_EMAIL_LINK_MAX_AGE // 3600,
         },
@@ -49,7 +50,6 @@ def send_email_change(*, request: HttpRequest, user: User, new_email: str) -> No
         subject="Confirm your new email address for Nebula",
         template="accounts/email/email_change.txt",
         context={
-            "user": user,
             "link": link,
             "new_email": new_email,
             "expires_hours": settings.NEBULA_EMAIL_LINK_MAX_AGE // 3600,

@@ -8,8 +8,12 @@ from django.contrib.auth import forms as auth_forms
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
+from nebula.email_addresses import InvalidEmailError, canonical_email
+from nebula.validators import validate_one_line_text
+
 from .auth import MAX_PASSWORD_LENGTH
 from .models import User
+from .selectors import normalize_email
 
 EMAIL_MAX_LENGTH = 254
 DISPLAY_NAME_MAX_LENGTH = 80
@@ -39,8 +43,21 @@ def _cap_passwords(form: forms.Form, *names: str) -> None:
         field.widget.attrs["maxlength"] = str(MAX_PASSWORD_LENGTH)
 
 
+class CanonicalEmailField(forms.EmailField):
+    """An email field that cleans to the canonical address (``nebula.email_addresses``)."""
+
+    def clean(self, value: Any) -> str:
+        email = super().clean(value)
+        if email in self.empty_values:
+            return email
+        try:
+            return canonical_email(email)
+        except InvalidEmailError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from exc
+
+
 def _email_field(label: str = "Email address", **kwargs: Any) -> forms.EmailField:
-    return forms.EmailField(
+    return CanonicalEmailField(
         label=label,
         max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -48,12 +65,19 @@ def _email_field(label: str = "Email address", **kwargs: Any) -> forms.EmailFiel
     )
 
 
-class SignupForm(NebulaForm):
-    email = _email_field()
-    display_name = forms.CharField(
+def _display_name_field(**kwargs: Any) -> forms.CharField:
+    return forms.CharField(
         label="Display name",
         max_length=DISPLAY_NAME_MAX_LENGTH,
         required=False,
+        validators=[validate_one_line_text],
+        **kwargs,
+    )
+
+
+class SignupForm(NebulaForm):
+    email = _email_field()
+    display_name = _display_name_field(
         help_text="Optional. Shown on your pages instead of your email address.",
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
@@ -116,9 +140,7 @@ class PasswordResetForm(NebulaForm):
 
 
 class ProfileForm(NebulaForm):
-    display_name = forms.CharField(
-        label="Display name", max_length=DISPLAY_NAME_MAX_LENGTH, required=False
-    )
+    display_name = _display_name_field()
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**53)
 
 
@@ -131,8 +153,8 @@ class EmailChangeForm(NebulaForm):
         self.user = user
 
     def clean_new_email(self) -> str:
-        email = self.cleaned_data["new_email"].strip()
-        if email.lower() == self.user.email.lower():
+        email = self.cleaned_data["new_email"]
+        if normalize_email(email) == normalize_email(self.user.email):
             raise forms.ValidationError("That is already your email address.")
         return email
 

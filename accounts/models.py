@@ -6,6 +6,7 @@ machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
 ``login_required``, the token generator and the password forms work unchanged.
 """
 
+import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils.crypto import salted_hmac
 from pynamodb.attributes import (
     BooleanAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -25,6 +27,13 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from nebula.dynamo.models import NebulaModel
 
 from . import session_keys
+
+_USER_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def is_user_id(value: str) -> bool:
+    """Say whether ``value`` is, as a whole, a user id (32 lower-case hex characters)."""
+    return _USER_ID_RE.fullmatch(value) is not None
 
 
 class _FieldLabels:
@@ -54,6 +63,9 @@ class User(NebulaModel):
     email_verified = BooleanAttribute(default=False)
     date_joined = UTCDateTimeAttribute()
     last_login = UTCDateTimeAttribute(null=True)
+    # How many times the address changed: signed into mailed links, so a link
+    # dies at the next change even if the address comes back (A→B→A).
+    email_changes = NumberAttribute(default=0)
     # Optimistic locking: every save checks and bumps it.
     version = VersionAttribute()
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from nebula.dynamo.models import connection
+from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys
 from .models import EmailClaim, Session, User
@@ -14,8 +15,16 @@ from .useragent import describe_device
 
 
 def normalize_email(email: str) -> str:
-    """Return the form of an address that uniqueness is checked on."""
-    return email.strip().lower()
+    """Return the form of an address that uniqueness is checked on (``email_key``).
+
+    Text that is no usable address keys as itself, trimmed and lower-cased: it
+    can match no claim made since addresses are canonical, and it still counts
+    for a per-account rate limit.
+    """
+    try:
+        return email_key(email)
+    except InvalidEmailError:
+        return email.strip().lower()
 
 
 def user_get(*, user_id: str) -> User | None:
@@ -31,7 +40,7 @@ _NOBODY = "nobody"
 
 
 def user_get_by_email(*, email: str, always_two_reads: bool = False) -> User | None:
-    """Return the user who holds this address (any case, surrounding spaces ignored).
+    """Return the user who holds this address (any case or form of its domain).
 
     ``always_two_reads``: read a user item even when no one holds the address,
     so the time taken does not tell whether an account exists.

@@ -14,10 +14,13 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import Signal
 from django.utils import timezone
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from nebula.dynamo.models import connection
+from nebula.email_addresses import canonical_email
+from nebula.validators import validate_one_line_text
 
 from . import session_keys
 from .models import EmailClaim, Session, User
@@ -100,10 +103,17 @@ def user_create(
     is_superuser: bool = False,
     email_verified: bool = False,
 ) -> User:
-    """Create a user and claim the address in one transaction: both or neither."""
+    """Create a user and claim the address in one transaction: both or neither.
+
+    The address is stored canonical (``nebula.email_addresses``); one that
+    cannot be raises ``InvalidEmailError``, a display name with control
+    characters ``ValidationError``: forms refuse both first.
+    """
+    email = canonical_email(email)
+    validate_one_line_text(display_name)
     user = User(
         uuid.uuid4().hex,
-        email=email.strip(),
+        email=email,
         display_name=display_name.strip(),
         is_staff=is_staff,
         is_superuser=is_superuser,
@@ -135,6 +145,7 @@ def user_record_login(*, user: User) -> None:
 
 def user_update_profile(*, user: User, expected_version: int, display_name: str) -> User:
     """Change the display name, unless someone changed the user since ``expected_version``."""
+    validate_one_line_text(display_name)
     # PynamoDB adds "version = expected" to the condition and bumps the version.
     user.version = expected_version
     try:
@@ -159,13 +170,26 @@ def user_rehash_password(*, user: User, password: str) -> None:
     _update_user(user.id, [User.password.set(user.password)])
 
 
-def user_mark_email_verified(*, user: User, email: str) -> bool:
-    """Mark ``email`` verified if it is still the user's address; return whether it was."""
+def _email_changes_are(count: int) -> Condition:
+    # Users created before the counter existed have no attribute: that is 0.
+    condition = User.email_changes == count
+    return condition | User.email_changes.does_not_exist() if count == 0 else condition
+
+
+def user_mark_email_verified(*, user: User, email: str, email_changes: int) -> bool:
+    """Mark ``email`` verified if it is still the user's address; return whether it was.
+
+    ``email_changes`` is the count the link was made at: after any change of
+    address (even back to this one) the link no longer works.
+    """
     try:
         User._get_connection().update_item(
             user.id,
             actions=[User.email_verified.set(True)],
-            condition=User.id.exists() & (User.email == email) & (User.email_verified == False),  # noqa: E712
+            condition=User.id.exists()
+            & (User.email == email)
+            & (User.email_verified == False)  # noqa: E712
+            & _email_changes_are(email_changes),
         )
     except UpdateError as exc:
         if _condition_failed(exc):
@@ -174,8 +198,14 @@ def user_mark_email_verified(*, user: User, email: str) -> bool:
     return True
 
 
-def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
-    """Move the user to a new, already-verified address: claims and user in one transaction."""
+def user_change_email(*, user: User, old_email: str, new_email: str, email_changes: int) -> User:
+    """Move the user to a new, already-verified address: claims and user in one transaction.
+
+    Only from ``old_email`` and ``email_changes`` (what the link was made for),
+    which it bumps: each link works once. Raises ``EmailTakenError`` if another
+    account holds the new address, ``ConcurrentEditError`` if the user changed.
+    """
+    new_email = canonical_email(new_email)
     old_claim = EmailClaim(normalize_email(old_email))
     new_claim = EmailClaim(normalize_email(new_email), user_id=user.id)
     moves_claim = old_claim.email != new_claim.email
@@ -184,8 +214,12 @@ def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
         # PynamoDB also checks and bumps the user's version.
         transaction.update(
             user,
-            actions=[User.email.set(new_email.strip()), User.email_verified.set(True)],
-            condition=User.email == old_email,
+            actions=[
+                User.email.set(new_email),
+                User.email_verified.set(True),
+                User.email_changes.add(1),
+            ],
+            condition=(User.email == old_email) & _email_changes_are(email_changes),
         )
         if moves_claim:
             transaction.delete(old_claim, condition=EmailClaim.user_id == user.id)
@@ -243,6 +277,8 @@ def user_admin_update(
         raise ValueError(f"cannot change {sorted(unknown)}")
     if not changes:
         return user
+    if "display_name" in changes:
+        validate_one_line_text(changes["display_name"])
     user.version = expected_version
     condition = User.id.exists()
     if not actor.is_superuser:

@@ -41,7 +41,7 @@ BROWSER_SESSION_KEY = "_browser_session"
 
 def user_id_from_key(session_key: str | None) -> str | None:
     """Return the user id a signed-in session's key starts with, if it has one."""
-    match = _USER_ID_RE.match(session_key or "")
+    match = _USER_ID_RE.fullmatch(session_key or "")
     return match.group(1) if match else None
 
 
@@ -62,7 +62,7 @@ class SessionStore(SessionBase):
     def _validate_session_key(self, key: str | None) -> bool:
         # Only keys this engine makes: anything else (a planted or overlong
         # cookie) is treated as no session, without asking DynamoDB.
-        return bool(key) and bool(_USER_ID_RE.match(key) or _ANONYMOUS_RE.match(key))
+        return bool(key) and bool(_USER_ID_RE.fullmatch(key) or _ANONYMOUS_RE.fullmatch(key))
 
     def _get_new_session_key(self) -> str:
         data = getattr(self, "_session_cache", None) or {}

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import emails, forms, ratelimits, selectors, services, session_keys, tokens
 from .auth import login
@@ -90,17 +90,25 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+# Mail scanners and link previews follow links with GET or HEAD: that only
+# shows a page, whose button POSTs (CSRF-protected) to the same address.
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        user_id, email = tokens.read_verification_token(token)
+        link = tokens.read_verification_token(token)
     except tokens.InvalidTokenError as error:
         return _verify_result(request, ok=False, message=str(error))
-    user = selectors.user_get(user_id=user_id)
-    if user is None or not services.user_mark_email_verified(user=user, email=email):
+    if request.method != "POST":
+        return render(request, "accounts/verify_confirm.html", {"email": link.email})
+    user = selectors.user_get(user_id=link.user_id)
+    if user is None or not services.user_mark_email_verified(
+        user=user, email=link.email, email_changes=link.email_changes
+    ):
         return _verify_result(
             request, ok=False, message="This link was used already or is for an old address."
         )
-    return _verify_result(request, ok=True, message=f"Thank you: {email} is confirmed.")
+    return _verify_result(request, ok=True, message=f"Thank you: {link.email} is confirmed.")
 
 
 def _verify_result(request: HttpRequest, *, ok: bool, message: str) -> HttpResponse:
@@ -272,28 +280,45 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        user_id, old_email, new_email = tokens.read_email_change_token(token)
+        link = tokens.read_email_change_token(token)
     except tokens.InvalidTokenError as error:
         return _email_result(request, ok=False, message=str(error))
     user = request.user
-    if user.id != user_id or user.email != old_email:
+    if (
+        user.id != link.user_id
+        or user.email != link.old_email
+        or user.email_changes != link.email_changes
+    ):
         return _email_result(
             request, ok=False, message="This link was used already or is for another account."
         )
+    if request.method != "POST":
+        return render(
+            request,
+            "accounts/email_change_confirm.html",
+            {"old_email": link.old_email, "new_email": link.new_email},
+        )
     try:
-        services.user_change_email(user=user, old_email=old_email, new_email=new_email)
+        services.user_change_email(
+            user=user,
+            old_email=link.old_email,
+            new_email=link.new_email,
+            email_changes=link.email_changes,
+        )
     except services.EmailTakenError:
         return _email_result(
-            request, ok=False, message=f"{new_email} is now used by another account."
+            request, ok=False, message=f"{link.new_email} is now used by another account."
         )
     except services.ConcurrentEditError:
         return _email_result(
             request, ok=False, message="Your account changed meanwhile. Please try again."
         )
-    return _email_result(request, ok=True, message=f"Your email address is now {new_email}.")
+    return _email_result(request, ok=True, message=f"Your email address is now {link.new_email}.")
 
 
 def _email_result(request: HttpRequest, *, ok: bool, message: str) -> HttpResponse:

@@ -8,8 +8,11 @@ listed in ``FIELDS`` ever leave the process as structured data, so a stray
 
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from django.urls import Resolver404, resolve
 
 request_id_var: ContextVar[str | None] = ContextVar("nebula_request_id", default=None)
 
@@ -26,15 +29,44 @@ FIELDS = (
 
 
 def loggable_path(request: object) -> str:
-    """Return the URL pattern the request matched ("/accounts/verify/<str:token>/").
+    """Return the URL pattern of the request's path ("/accounts/verify/<str:token>/").
 
     Paths can carry secrets (password-reset and verification tokens), so logs
-    get the route, never the filled-in path; unmatched paths (404s) are kept.
+    get the route, never the filled-in path, whatever the answer was: a path
+    that matched no view (a redirect that appends a slash, a 404) is resolved
+    here, with and without that slash, and if it still matches no route only
+    its short, plain segments are kept.
     """
     match = getattr(request, "resolver_match", None)
     if match is not None and match.route is not None:
         return "/" + match.route
-    return getattr(request, "path", "")
+    path_info = getattr(request, "path_info", "")
+    urlconf = getattr(request, "urlconf", None)
+    for candidate in (path_info, path_info + "/"):
+        try:
+            route = resolve(candidate, urlconf=urlconf).route
+        except Resolver404:
+            continue
+        if route is not None:
+            return "/" + route
+    return redacted_path(getattr(request, "path", ""))
+
+
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]{0,16}")
+_MAX_SEGMENTS = 8
+
+
+def redacted_path(path: str) -> str:
+    """Return ``path`` with every segment that could be a secret replaced by "…".
+
+    Tokens are long: a segment is kept only if it is at most 16 plain
+    characters (enough for "wp-login.php" or "favicon.ico"); deep paths are cut.
+    """
+    segments = path.split("/")
+    kept = [s if _PLAIN_SEGMENT.fullmatch(s) else "…" for s in segments[: _MAX_SEGMENTS + 1]]
+    if len(segments) > _MAX_SEGMENTS + 1:
+        kept.append("…")
+    return "/".join(kept)
 
 
 class RequestContextFilter(logging.Filter):
@@ -44,9 +76,12 @@ class RequestContextFilter(logging.Filter):
         if getattr(record, "request_id", None) is None:
             record.request_id = request_id_var.get()
         request = getattr(record, "request", None)
-        # django.request writes "%s: %s" % (reason, request.path) for 4xx/5xx.
-        if request is not None and isinstance(record.args, tuple) and len(record.args) == 2:
-            record.args = (record.args[0], loggable_path(request))
+        # django.request and django.security write the path as an argument
+        # ("Not Found: %s", "Forbidden (%s): %s", ...): log its route instead.
+        path = getattr(request, "path", None)
+        if path is not None and isinstance(record.args, tuple) and path in record.args:
+            route = loggable_path(request)
+            record.args = tuple(route if arg == path else arg for arg in record.args)
         return True
 
 

@@ -20,13 +20,13 @@ access_log = logging.getLogger("nebula.access")
 logger = logging.getLogger(__name__)
 
 # A caller-supplied id is kept only if it is short and plain (it is logged and echoed).
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9=;:._-]{1,128}$")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9=;:._-]{1,128}")
 
 
 def _request_id(request: HttpRequest) -> str:
     for header in ("X-Request-ID", "X-Amzn-Trace-Id"):
         value = request.headers.get(header, "")
-        if _REQUEST_ID_RE.match(value):
+        if _REQUEST_ID_RE.fullmatch(value):
             return value
     return uuid.uuid4().hex
 

@@ -1,5 +1,6 @@
 """Accounts in the Django admin: staff only, signing in through the rate-limited login."""
 
+import logging
 import re
 
 import pytest
@@ -101,6 +102,20 @@ def test_a_stale_admin_form_changes_nothing(admin_client, user) -> None:
     assert selectors.user_get(user_id=user.id).display_name == "New"
 
 
+def test_a_display_name_with_a_line_break_is_a_field_error(admin_client, user) -> None:
+    page = admin_client.get(f"/admin/accounts/users/{user.id}/")
+    version = re.search(rb'name="version" value="(\d+)"', page.content).group(1).decode()
+
+    response = admin_client.post(
+        f"/admin/accounts/users/{user.id}/",
+        {"display_name": "Ann\nBcc: eve@example.com", "is_active": "on", "version": version},
+    )
+
+    assert response.status_code == 400
+    assert b"no line breaks" in response.content
+    assert selectors.user_get(user_id=user.id).display_name == "Ann"
+
+
 def test_staff_who_are_not_superusers_cannot_grant_staff(make_user, user) -> None:
     make_user(email="helper@example.com", is_staff=True)
     helper = Client()
@@ -131,6 +146,18 @@ def test_staff_end_every_session_of_a_user(admin_client, user) -> None:
 def test_an_unknown_user_is_a_404(admin_client) -> None:
     assert admin_client.get("/admin/accounts/users/" + "0" * 32 + "/").status_code == 404
     assert admin_client.get("/admin/accounts/users/x/").status_code == 404
+
+
+def test_a_user_id_with_a_trailing_newline_is_a_404_without_a_read(
+    admin_client, user, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    response = admin_client.get(f"/admin/accounts/users/{user.id[:31]}%0A/")
+
+    assert response.status_code == 404
+    [access] = [r for r in caplog.records if r.name == "nebula.access"]
+    assert access.dynamodb_calls == 1  # the session and its user, nothing more
 
 
 def test_admin_logout_signs_out(admin_client) -> None:

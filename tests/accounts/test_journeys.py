@@ -1,12 +1,14 @@
 """Each account journey, end to end through HTTP, as a person does it."""
 
+import logging
 import re
 
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils.http import base36_to_int, int_to_base36
 
-from accounts import selectors, services
+from accounts import selectors, services, tokens
 from accounts.models import EmailClaim, Session, User
 from accounts.session_keys import public_id, stored_id
 from tests.accounts.conftest import PASSWORD, log_in
@@ -45,23 +47,56 @@ def test_verification_link_works_once(client) -> None:
     _sign_up(client)
     link = _link(mail.outbox[0])
 
-    first = client.get(link)
-    again = client.get(link)
+    page = client.get(link)
+    first = client.post(link)
+    again = client.post(link)
 
+    assert page.status_code == 200
+    assert b"Confirm my email address" in page.content
     assert first.status_code == 200
+    assert b"bea@example.com is confirmed" in first.content
     assert selectors.user_get_by_email(email="bea@example.com").email_verified
     assert again.status_code == 400
     assert b"used already" in again.content
     assert b"Please confirm your email address" not in client.get("/accounts/profile/").content
 
 
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_following_a_verification_link_changes_nothing_until_the_button(
+    client, method, caplog
+) -> None:
+    # What a mail scanner or a link preview does: no cookie, GET or HEAD.
+    _sign_up(client)
+    scanner = Client()
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    response = getattr(scanner, method)(_link(mail.outbox[0]))
+
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    [access] = [r for r in caplog.records if r.name == "nebula.access"][-1:]
+    assert access.dynamodb_calls == 0
+    assert not selectors.user_get_by_email(email="bea@example.com").email_verified
+
+
+def test_the_verification_button_needs_a_csrf_token(client) -> None:
+    _sign_up(client)
+    scanner = Client(enforce_csrf_checks=True)
+
+    response = scanner.post(_link(mail.outbox[0]))
+
+    assert response.status_code == 403
+    assert not selectors.user_get_by_email(email="bea@example.com").email_verified
+
+
 def test_verification_link_expires(client, settings) -> None:
     _sign_up(client)
     settings.NEBULA_EMAIL_LINK_MAX_AGE = -1
 
-    response = client.get(_link(mail.outbox[0]))
+    page = client.get(_link(mail.outbox[0]))
+    response = client.post(_link(mail.outbox[0]))
 
-    assert response.status_code == 400
+    assert page.status_code == response.status_code == 400
     assert b"expired" in response.content
     assert not selectors.user_get_by_email(email="bea@example.com").email_verified
 
@@ -70,10 +105,11 @@ def test_tampered_verification_link_is_refused(client) -> None:
     _sign_up(client)
     link = _link(mail.outbox[0])
 
-    response = client.get(link[:-3] + "abc/")
+    response = client.post(link[:-3] + "abc/")
 
     assert response.status_code == 400
     assert b"not valid" in response.content
+    assert not selectors.user_get_by_email(email="bea@example.com").email_verified
 
 
 def test_verification_link_can_be_sent_again(signed_in) -> None:
@@ -81,7 +117,7 @@ def test_verification_link_can_be_sent_again(signed_in) -> None:
 
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    assert signed_in.get(_link(mail.outbox[0])).status_code == 200
+    assert signed_in.post(_link(mail.outbox[0])).status_code == 200
 
 
 def test_email_is_unique_ignoring_case_and_spaces(client, user) -> None:
@@ -92,11 +128,64 @@ def test_email_is_unique_ignoring_case_and_spaces(client, user) -> None:
     assert User.count() == 1
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",  # fullwidth "example"
+        "ann@EXAMPLE.\uff43\uff4f\uff4d",  # fullwidth "com"
+        "ann@exa\u00admple.com",  # a soft hyphen inside
+    ],
+)
+def test_another_spelling_of_a_taken_mailbox_is_taken(client, user, email) -> None:
+    response = _sign_up(client, email=email)
+
+    assert response.status_code == 200
+    assert b"already exists" in response.content
+    assert User.count() == 1
+    assert mail.outbox == []
+
+
+def test_an_address_is_stored_and_mailed_with_its_canonical_domain(client) -> None:
+    _sign_up(client, email="Bea@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com")
+
+    user = selectors.user_get_by_email(email="bea@example.com")
+    assert user.email == "Bea@example.com"
+    assert mail.outbox[0].to == ["Bea@example.com"]
+    assert EmailClaim.get("bea@example.com").user_id == user.id
+
+
+def test_a_domain_that_cannot_be_made_canonical_is_a_clear_form_error(client) -> None:
+    response = _sign_up(client, email="bea@stra\u00dfe.de")
+
+    assert response.status_code == 200
+    assert b"type its xn-- form" in response.content
+    assert User.count() == 0
+
+
+def test_an_email_change_to_another_spelling_of_a_taken_mailbox_fails(
+    signed_in, user, make_user
+) -> None:
+    make_user(email="cat@example.com")
+
+    response = signed_in.post(
+        "/accounts/profile/",
+        {"action": "email", "new_email": "cat@exa\u00admple.com", "password": PASSWORD},
+    )
+    [message] = mail.outbox
+    confirmed = signed_in.post(_link(message))
+
+    assert response.status_code == 302
+    assert message.to == ["cat@example.com"]
+    assert confirmed.status_code == 400
+    assert b"used by another account" in confirmed.content
+    assert selectors.user_get(user_id=user.id).email == "ann@example.com"
+
+
 def test_unverified_users_cannot_start_jobs_until_they_verify(client) -> None:
     _sign_up(client)
     user = selectors.user_get_by_email(email="bea@example.com")
     assert not user.can_start_jobs
-    client.get(_link(mail.outbox[0]))
+    client.post(_link(mail.outbox[0]))
     assert selectors.user_get(user_id=user.id).can_start_jobs
 
 
@@ -266,13 +355,24 @@ def test_password_reset_link_expires(client, user, settings) -> None:
     assert response.status_code == 400
 
 
-def test_tampered_password_reset_link_is_refused(client, user) -> None:
+@pytest.mark.parametrize("part", ["signature", "timestamp", "uid"])
+def test_tampered_password_reset_link_is_refused(client, user, make_user, part) -> None:
     client.post("/accounts/password/reset/", {"email": "ann@example.com"})
     link = _link(mail.outbox[0])
+    uid, token = link.rstrip("/").split("/")[-2:]
+    timestamp, signature = token.split("-")
+    if part == "signature":
+        signature = signature[:-1] + ("0" if signature[-1] != "0" else "1")
+    elif part == "timestamp":
+        timestamp = int_to_base36(base36_to_int(timestamp) + 1)
+    else:  # the link of another account, with this one's token
+        uid = tokens.encode_uid(make_user(email="cat@example.com"))
 
-    response = client.get(link.replace("/password/reset/", "/password/reset/x"), follow=True)
+    response = Client().get(f"/accounts/password/reset/{uid}/{timestamp}-{signature}/", follow=True)
 
     assert response.status_code == 400
+    assert b"reset link can" in response.content
+    assert Client().get(link, follow=True).status_code == 200  # the real link works
 
 
 # --- profile and email ----------------------------------------------------
@@ -309,17 +409,25 @@ def test_two_concurrent_profile_edits_one_wins_the_other_is_told_to_retry(signed
     assert selectors.user_get(user_id=user.id).display_name == "From A"
 
 
-def test_email_change_takes_effect_when_the_new_address_is_confirmed(signed_in, user) -> None:
-    response = signed_in.post(
-        "/accounts/profile/",
-        {"action": "email", "new_email": "ann.new@example.com", "password": PASSWORD},
+def _ask_email_change(client: Client, new_email: str) -> str:
+    """Ask for a change of address; return the path of the link mailed to it."""
+    response = client.post(
+        "/accounts/profile/", {"action": "email", "new_email": new_email, "password": PASSWORD}
     )
     assert response.status_code == 302
-    [message] = mail.outbox
-    assert message.to == ["ann.new@example.com"]
+    assert mail.outbox[-1].to == [new_email]
+    return _link(mail.outbox[-1])
+
+
+def test_email_change_takes_effect_when_the_new_address_is_confirmed(signed_in, user) -> None:
+    link = _ask_email_change(signed_in, "ann.new@example.com")
     assert selectors.user_get(user_id=user.id).email == "ann@example.com"
 
-    confirmed = signed_in.get(_link(message))
+    page = signed_in.get(link)
+    assert page.status_code == 200
+    assert b"Change my email address" in page.content
+    assert selectors.user_get(user_id=user.id).email == "ann@example.com"  # not yet
+    confirmed = signed_in.post(link)
 
     assert confirmed.status_code == 200
     changed = selectors.user_get(user_id=user.id)
@@ -327,18 +435,42 @@ def test_email_change_takes_effect_when_the_new_address_is_confirmed(signed_in, 
     assert changed.email_verified
     assert EmailClaim.count("ann@example.com") == 0
     assert EmailClaim.get("ann.new@example.com").user_id == user.id
-    assert signed_in.get(_link(message)).status_code == 400  # once only
+    assert signed_in.post(link).status_code == 400  # once only
     assert log_in(Client(), email="ann.new@example.com").status_code == 302
 
 
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_following_an_email_change_link_changes_nothing(signed_in, user, method) -> None:
+    link = _ask_email_change(signed_in, "ann.new@example.com")
+
+    response = getattr(signed_in, method)(link)
+
+    assert response.status_code == 200
+    assert selectors.user_get(user_id=user.id).email == "ann@example.com"
+    assert EmailClaim.count("ann.new@example.com") == 0
+
+
+def test_an_email_change_link_dies_when_the_address_changes_and_comes_back(signed_in, user) -> None:
+    first = _ask_email_change(signed_in, "ann.b@example.com")
+    assert signed_in.post(first).status_code == 200  # A → B
+    assert signed_in.post(_ask_email_change(signed_in, "ann@example.com")).status_code == 200
+    stored = User.get(user.id, consistent_read=True).serialize()  # back at A
+
+    page = signed_in.get(first)
+    replayed = signed_in.post(first)
+
+    assert page.status_code == replayed.status_code == 400
+    assert b"used already" in replayed.content
+    assert User.get(user.id, consistent_read=True).serialize() == stored
+    assert EmailClaim.get("ann@example.com").user_id == user.id
+    assert EmailClaim.count("ann.b@example.com") == 0
+
+
 def test_email_change_to_a_taken_address_changes_nothing(signed_in, user, make_user) -> None:
-    signed_in.post(
-        "/accounts/profile/",
-        {"action": "email", "new_email": "cat@example.com", "password": PASSWORD},
-    )
+    link = _ask_email_change(signed_in, "cat@example.com")
     make_user(email="cat@example.com")
 
-    response = signed_in.get(_link(mail.outbox[0]))
+    response = signed_in.post(link)
 
     assert response.status_code == 400
     assert selectors.user_get(user_id=user.id).email == "ann@example.com"

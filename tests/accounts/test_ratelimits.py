@@ -46,6 +46,23 @@ def test_login_is_limited_per_account_across_addresses(rates, user) -> None:
     assert log_in(_from("198.51.100.99"), email="cat@example.com").status_code == 200
 
 
+def test_every_spelling_of_an_address_shares_its_per_account_limit(rates, user) -> None:
+    rates("login_account", "3/m")
+    spellings = [
+        "ann@example.com",
+        "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",  # fullwidth "example"
+        "ann@EXAMPLE.\uff43\uff4f\uff4d",  # fullwidth "com"
+        "ann@exa\u00admple.com",  # a soft hyphen inside
+    ]
+
+    statuses = [
+        log_in(_from(f"198.51.100.{n}"), email=email, password="wrong").status_code
+        for n, email in enumerate(spellings)
+    ]
+
+    assert statuses == [200, 200, 200, 429]
+
+
 def test_sign_up_is_limited_per_ip(rates) -> None:
     rates("signup_ip", "2/m")
     client = _from("203.0.113.7")

@@ -285,3 +285,17 @@ def test_ending_the_other_sessions_keeps_one_stored_under_a_rotated_secret(user)
     assert ended == 1
     assert SessionStore(mine.session_key).get(SESSION_KEY) == user.id
     assert not SessionStore().exists(theirs.session_key)
+
+
+def test_a_real_key_with_a_trailing_newline_is_no_session(signed_in, user) -> None:
+    key = signed_in.cookies["sessionid"].value
+
+    with counting_calls() as calls:
+        store = SessionStore(key + "\n")
+        data = store.load()
+
+    assert user_id_from_key(key) == user.id
+    assert user_id_from_key(key + "\n") is None
+    assert data == {}
+    assert store.session_key is None
+    assert calls.total == 0

@@ -38,6 +38,8 @@ def test_sign_up_verify_log_out_and_back_in(page_at, site_url, mail_dir) -> None
     screenshot(page, "profile-unverified-desktop")
 
     page.goto(_verification_link(mail_dir, "eve@example.com"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Confirm your email address"
+    page.get_by_role("button", name="Confirm my email address").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Email verified"
     page.goto(site_url + "/accounts/profile/")
     assert page.get_by_text("Please confirm your email address").count() == 0
@@ -161,6 +163,7 @@ def test_profile_email_change_password_reset_sessions_and_delete(
     page.get_by_label("Your password").fill("a brand new passphrase")
     page.get_by_role("button", name="Send confirmation link").click()
     page.goto(_mail_link(mail_dir, "hal9000@example.com", "/accounts/email/confirm/"))
+    page.get_by_role("button", name="Change my email address").click()
     assert page.get_by_role("heading", name="Email address changed").is_visible()
 
     # Sign the other device out from the sessions page.

@@ -93,6 +93,15 @@ def test_unsafe_request_id_is_replaced_by_a_generated_one(client: Client, access
     assert "evil" not in json.dumps(access_lines())
 
 
+@pytest.mark.parametrize("value", ["abc-123\n", "abc-123\r\n", "\nabc-123"])
+def test_a_request_id_with_a_line_break_is_replaced(client: Client, access_lines, value) -> None:
+    response = client.get("/", headers={"X-Request-ID": value})
+
+    assert response["X-Request-ID"] != value.strip()
+    assert len(response["X-Request-ID"]) == 32
+    assert access_lines()[0]["request_id"] == response["X-Request-ID"]
+
+
 def test_access_log_leaves_out_the_query_string(client: Client, access_lines) -> None:
     client.get("/?token=secret-value")
 
