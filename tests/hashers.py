@@ -1,6 +1,9 @@
-"""Argon2id with small costs, for tests only (the real one takes ~100 ms a hash)."""
+"""Argon2id with small costs, for tests only (the real one takes ~30 ms a hash).
 
-from django.contrib.auth.hashers import Argon2PasswordHasher
+It keeps the production hasher's bound on concurrent hashing (accounts/hashers.py).
+"""
+
+from accounts.hashers import Argon2PasswordHasher
 
 
 class FastArgon2PasswordHasher(Argon2PasswordHasher):

@@ -130,12 +130,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Messages ride in a signed cookie: showing one costs no DynamoDB write.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+# Argon2id with OWASP's parameters (19 MiB, not Django's 100 MiB); the other
+# hashers only verify old hashes, which a good login upgrades (accounts/hashers.py).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Hashes running at once per process (each holds 19 MiB); more wait their turn.
+NEBULA_PASSWORD_HASH_CONCURRENCY = env.int("NEBULA_PASSWORD_HASH_CONCURRENCY", default=2)
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
