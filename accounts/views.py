@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import emails, forms, ratelimits, selectors, services, tokens
+from . import devices, emails, forms, ratelimits, selectors, services, tokens
 from .auth import login
 from .models import session_public_id
 from .useragent import describe_device
@@ -68,20 +68,26 @@ def signup(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @never_cache
 @ratelimits.login_per_ip
-@ratelimits.login_per_account
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     if request.user.is_authenticated and request.method == "GET":
         return HttpResponseRedirect(next_url or reverse("accounts:profile"))
     form = forms.LoginForm(request, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            login(request, form.user, remember=form.cleaned_data["remember"])
-        except services.UserGoneError:
-            request.session.flush()
-            form.add_error(None, form.invalid_login)
-        else:
-            return HttpResponseRedirect(next_url or reverse("accounts:profile"))
+    if request.method == "POST":
+        budget = ratelimits.login_failure_budget(request)
+        budget.check()  # a 429 once this device's (or, untrusted, the account's) budget is spent
+        if form.is_valid():
+            try:
+                login(request, form.user, remember=form.cleaned_data["remember"])
+            except services.UserGoneError:
+                request.session.flush()
+                form.add_error(None, form.invalid_login)
+            else:
+                response = HttpResponseRedirect(next_url or reverse("accounts:profile"))
+                devices.remember(request, response, email=form.cleaned_data["email"])
+                return response
+        elif form.authentication_failed:
+            budget.spend()
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -196,11 +202,14 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
     form = forms.SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_set_password(user=user, password=form.cleaned_data["new_password1"])
+            services.user_reset_password(
+                user=user,
+                password=form.cleaned_data["new_password1"],
+                device=devices.device_id(request, user.email),
+            )
         except services.UserGoneError:
             request.session.flush()
             return _invalid_reset_link(request)
-        services.session_end_all(user_id=user.id)
         # Every session of the user ended, maybe this one too: start afresh.
         request.session.flush()
         return redirect("accounts:password_reset_complete")
