@@ -1,6 +1,7 @@
 """Account pages: parse with a form, call a service, render. No DynamoDB call here."""
 
 import functools
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -191,13 +192,16 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
     user = selectors.user_get(user_id=user_id) if user_id else None
     from_url = token != RESET_URL_TOKEN
     if not from_url:
-        token = request.session.get(RESET_SESSION_TOKEN, "")
+        token = _reset_token_in_session(request)
     if user is None or not tokens.password_reset_tokens.check_token(user, token):
         return _invalid_reset_link(request)
     if from_url:
-        # Only a valid link costs a session, and only for as long as the link lives.
-        request.session[RESET_SESSION_TOKEN] = token
-        request.session.set_expiry(settings.PASSWORD_RESET_TIMEOUT)
+        if not request.session.keys():
+            # A new session: only a valid link costs one, for as long as the link lives.
+            request.session.set_expiry(settings.PASSWORD_RESET_TIMEOUT)
+        # A session the person already had keeps its own lifetime and cookie: the
+        # token carries its own timestamp instead.
+        request.session[RESET_SESSION_TOKEN] = {"token": token, "stored": int(time.time())}
         return redirect("accounts:password_reset_confirm", uidb64=uidb64, token=RESET_URL_TOKEN)
     form = forms.SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -216,6 +220,15 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
     return render(
         request, "accounts/password_reset_confirm.html", {"validlink": True, "form": form}
     )
+
+
+def _reset_token_in_session(request: HttpRequest) -> str:
+    """Return the reset token this session holds, if it is younger than a reset link may be."""
+    stored = request.session.get(RESET_SESSION_TOKEN)
+    if not isinstance(stored, dict):
+        return ""
+    age = time.time() - stored.get("stored", 0)
+    return stored.get("token", "") if 0 <= age <= settings.PASSWORD_RESET_TIMEOUT else ""
 
 
 def _invalid_reset_link(request: HttpRequest) -> HttpResponse:
