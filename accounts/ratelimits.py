@@ -4,10 +4,14 @@ Per-request limits (``limit``) count every POST per client IP, per posted addres
 or per signed-in user. Logging in also has failure budgets, after OWASP's device
 cookies (``accounts.devices``): a wrong password spends the budget of the device
 that brought a valid cookie for the account (``login_device``), or else the
-account's budget for untrusted clients (``login_account``). So guesses per
+account's budget for untrusted clients (``login_account``). Each attempt holds
+its unit while the password is checked, so simultaneous guesses cannot overrun. So guesses per
 account stay bounded however many addresses an attacker uses, while the owner's
 browser keeps signing in. A completed password reset clears the account's counts.
 """
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.http import HttpRequest
 
@@ -31,6 +35,28 @@ def login_failure_budget(request: HttpRequest) -> Budget:
     email = request.POST.get("email", "")
     device = devices.device_id(request, email)
     return Budget("login_device", device) if device else _account_budget(email)
+
+
+class LoginAttempt:
+    """Whether the attempt inside :func:`login_attempt` failed (a password was refused)."""
+
+    failed = False
+
+
+@contextmanager
+def login_attempt(request: HttpRequest) -> Iterator[LoginAttempt]:
+    """Hold one unit of this attempt's failure budget; give it back unless the attempt failed.
+
+    Raises ``RateLimited`` (a 429) before the password is checked if the budget is spent.
+    """
+    budget = login_failure_budget(request)
+    budget.take()
+    attempt = LoginAttempt()
+    try:
+        yield attempt
+    finally:
+        if not attempt.failed:
+            budget.give_back()
 
 
 def login_failures_clear(*, email: str, device: str | None = None) -> None:

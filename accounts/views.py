@@ -75,20 +75,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(next_url or reverse("accounts:profile"))
     form = forms.LoginForm(request, request.POST or None)
     if request.method == "POST":
-        budget = ratelimits.login_failure_budget(request)
-        budget.check()  # a 429 once this device's (or, untrusted, the account's) budget is spent
-        if form.is_valid():
-            try:
-                login(request, form.user, remember=form.cleaned_data["remember"])
-            except services.UserGoneError:
-                request.session.flush()
-                form.add_error(None, form.invalid_login)
-            else:
-                response = HttpResponseRedirect(next_url or reverse("accounts:profile"))
-                devices.remember(request, response, email=form.cleaned_data["email"])
-                return response
-        elif form.authentication_failed:
-            budget.spend()
+        # A 429 once this device's (or, untrusted, the account's) failure budget is spent.
+        with ratelimits.login_attempt(request) as attempt:
+            if form.is_valid():
+                try:
+                    login(request, form.user, remember=form.cleaned_data["remember"])
+                except services.UserGoneError:
+                    request.session.flush()
+                    form.add_error(None, form.invalid_login)
+                else:
+                    response = HttpResponseRedirect(next_url or reverse("accounts:profile"))
+                    devices.remember(request, response, email=form.cleaned_data["email"])
+                    return response
+            attempt.failed = form.authentication_failed
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 

@@ -7,14 +7,15 @@ operators can tune them:
 
 * :func:`limit`, a view decorator that counts every POST per key (django-ratelimit
   does the counting: ``add`` + atomic ``incr``);
-* :class:`Budget`, a count of failures that the caller spends explicitly (a wrong
-  password), checks before the attempt and may clear.
+* :class:`Budget`, a count of failures (a wrong password): an attempt takes a unit
+  before it starts and gives it back unless it failed; the count may be cleared.
 
 The contract of a refusal: raise :class:`RateLimited` carrying the window, in
 seconds, of the limit that was actually hit. django-ratelimit's middleware hands
 it to ``nebula.views.rate_limited``, which answers 429 with that ``Retry-After``.
 """
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -84,8 +85,10 @@ def limit(name: str, *, key: str | KeyFunction = "ip") -> Callable:
 class Budget:
     """Failures allowed for one key: ``NEBULA_RATES[name]`` per window.
 
-    The window starts at the first failure and the count expires with it. Checking
-    is one read; spending is one atomic ``ADD`` (two calls for the first failure).
+    An attempt takes one unit before it starts (:meth:`take`) and gives it back
+    if it did not fail (:meth:`give_back`), so simultaneous attempts can never
+    pass the budget between a check and a count. The window starts with the
+    first unit taken and the count expires with it.
     """
 
     def __init__(self, name: str, key: str) -> None:
@@ -99,29 +102,34 @@ class Budget:
         """Return this budget's window in seconds."""
         return period_seconds(settings.NEBULA_RATES[self.name])
 
+    def _allowed(self) -> int:
+        return allowed_count(settings.NEBULA_RATES[self.name])
+
     def spent(self) -> bool:
         """Say whether every failure this window allows has happened."""
-        used = caches["shared"].get(self.cache_key, 0)
-        return used >= allowed_count(settings.NEBULA_RATES[self.name])
+        return caches["shared"].get(self.cache_key, 0) >= self._allowed()
 
-    def check(self) -> None:
-        """Raise :class:`RateLimited` if the budget is spent."""
-        if self.spent():
+    def take(self) -> None:
+        """Count one attempt (one atomic ``ADD``); raise :class:`RateLimited` if none was left."""
+        if self._count() > self._allowed():
             raise RateLimited(retry_after=self.window)
 
-    def spend(self) -> None:
-        """Count one failure."""
-        cache = caches["shared"]
-        for _ in range(2):
-            try:
-                cache.incr(self.cache_key)
-            except ValueError:
-                # No live count yet: start one (unless another process just did).
-                if cache.add(self.cache_key, 1, timeout=self.window):
-                    return
-            else:
-                return
+    def give_back(self) -> None:
+        """Uncount an attempt that did not fail (nothing to do once the window has ended)."""
+        with contextlib.suppress(ValueError):
+            caches["shared"].decr(self.cache_key)
 
     def clear(self) -> None:
         """Forget every failure counted so far."""
         caches["shared"].delete(self.cache_key)
+
+    def _count(self) -> int:
+        cache = caches["shared"]
+        for _ in range(2):
+            try:
+                return cache.incr(self.cache_key)
+            except ValueError:
+                # No live count yet: start one (unless another process just did).
+                if cache.add(self.cache_key, 1, timeout=self.window):
+                    return 1
+        return cache.incr(self.cache_key)

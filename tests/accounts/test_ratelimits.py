@@ -1,6 +1,7 @@
 """The accounts' rate limits: per IP, per address, per user; login failures after OWASP."""
 
 import re
+import threading
 
 import pytest
 from django.core import mail
@@ -10,6 +11,7 @@ from accounts.devices import COOKIE_NAME
 from nebula.dynamo.cache import CacheEntry
 from nebula.http import client_ip
 from tests.accounts.conftest import PASSWORD, log_in
+from tests.hashers import CountingArgon2PasswordHasher
 
 NEW_PASSWORD = "a whole new secret phrase"
 
@@ -143,9 +145,12 @@ def test_client_ip_trusts_only_the_load_balancers_hop(rf, settings) -> None:
 def test_only_failed_logins_count_against_the_account(rates, user) -> None:
     rates("login_account", "2/15m")
 
-    statuses = [log_in(_from(f"198.51.100.{n}")).status_code for n in range(4)]
+    good = [log_in(_from(f"198.51.100.{n}")).status_code for n in range(4)]
+    unchecked = [log_in(_from("198.51.100.9"), password="").status_code for _ in range(3)]
 
-    assert statuses == [302, 302, 302, 302]
+    assert good == [302, 302, 302, 302]
+    assert unchecked == [200, 200, 200]  # a form error, no password checked
+    assert _attacker_fails(3) == [200, 200, 429]
 
 
 def test_failures_from_many_addresses_lock_the_account_for_untrusted_clients(rates, user) -> None:
@@ -256,3 +261,25 @@ def test_a_reset_from_a_locked_device_unlocks_that_device(rates, owner_device) -
     )
 
     assert log_in(owner_device, password=NEW_PASSWORD).status_code == 302
+
+
+def test_simultaneous_guesses_never_exceed_the_accounts_budget(rates, user, settings) -> None:
+    rates("login_account", "3/15m")
+    settings.PASSWORD_HASHERS = ["tests.hashers.CountingArgon2PasswordHasher"]
+    CountingArgon2PasswordHasher.computed.clear()
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        client = _from(f"198.51.100.{100 + n}")
+        barrier.wait()
+        statuses.append(log_in(client, password=f"guess {n}").status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] * 3 + [429] * 5
+    assert len(CountingArgon2PasswordHasher.computed) == 3  # only three passwords were checked

@@ -18,7 +18,7 @@ def test_a_password_reset_sets_the_password_ends_every_session_and_forgets_failu
         log_in(browser)
     attempt = rf.post("/accounts/login/", {"email": "ann@example.com"})
     for _ in range(2):
-        login_failure_budget(attempt).spend()
+        login_failure_budget(attempt).take()
     assert login_failure_budget(attempt).spent()
 
     services.user_reset_password(user=user, password=NEW_PASSWORD)

@@ -57,7 +57,7 @@ def test_the_429_names_the_window_of_the_limit_that_was_hit(rates) -> None:
     assert client.get("/stacked/").status_code == 200  # only POSTs count
 
 
-def test_a_budget_is_spent_by_failures_and_cleared(settings) -> None:
+def test_a_budget_allows_its_failures_then_refuses_until_cleared(settings) -> None:
     settings.NEBULA_RATES = {**settings.NEBULA_RATES, "test_budget": "2/10m"}
     budget = Budget("test_budget", "ann@example.com")
     other = Budget("test_budget", "bob@example.com")
@@ -65,24 +65,37 @@ def test_a_budget_is_spent_by_failures_and_cleared(settings) -> None:
     spent = []
     for _ in range(2):
         spent.append(budget.spent())
-        budget.spend()
+        budget.take()
     spent.append(budget.spent())
 
     assert spent == [False, False, True]
     assert not other.spent()
     with pytest.raises(RateLimited) as refused:
-        budget.check()
+        budget.take()
     assert refused.value.retry_after == 600
     budget.clear()
     assert not budget.spent()
-    budget.check()
+    budget.take()
+
+
+def test_an_attempt_that_did_not_fail_gives_its_unit_back(settings) -> None:
+    settings.NEBULA_RATES = {**settings.NEBULA_RATES, "test_budget": "1/10m"}
+    budget = Budget("test_budget", "ann@example.com")
+
+    for _ in range(3):
+        budget.take()
+        budget.give_back()
+    budget.take()
+
+    with pytest.raises(RateLimited):
+        budget.take()
 
 
 def test_a_budget_count_lives_in_the_shared_cache_never_the_key_in_clear(settings) -> None:
     from nebula.dynamo.cache import CacheEntry
 
     settings.NEBULA_RATES = {**settings.NEBULA_RATES, "test_budget": "1/m"}
-    Budget("test_budget", "ann@example.com").spend()
+    Budget("test_budget", "ann@example.com").take()
 
     # A fresh object, as another worker or container would make, sees the same count.
     assert Budget("test_budget", "ann@example.com").spent()
