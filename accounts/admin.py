@@ -17,7 +17,7 @@ from nebula.admin import AdminSection
 
 from . import selectors, services
 from .forms import NebulaForm
-from .useragent import describe_device
+from .models import User
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +63,29 @@ def user_search(request: HttpRequest) -> HttpResponse:
     )
 
 
-def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
+def _get_user_or_404(user_id: str) -> User:
     user = selectors.user_get(user_id=user_id) if len(user_id) == 32 else None
     if user is None:
         raise Http404("No such user")
-    initial = {name: getattr(user, name) for name in UserAdminForm.base_fields}
-    form = UserAdminForm(request.POST or None, initial=initial)
+    return user
+
+
+def _user_form(request: HttpRequest, user: User, data: object = None) -> UserAdminForm:
+    """Return the change form; only superusers may change the staff and superuser flags."""
+    form = UserAdminForm(
+        data, initial={name: getattr(user, name) for name in UserAdminForm.base_fields}
+    )
     if not request.user.is_superuser:
         for name in ("is_staff", "is_superuser"):
             form.fields[name].disabled = True
+    return form
+
+
+def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
+    user = _get_user_or_404(user_id)
+    refusal = services.user_admin_refusal(actor=request.user, user=user)
+    form = _user_form(request, user, request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "version"}
         if user.id == request.user.id and changes.get("is_active") is False:
@@ -79,8 +93,14 @@ def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
         else:
             try:
                 services.user_admin_update(
-                    user=user, expected_version=form.cleaned_data["version"], changes=changes
+                    actor=request.user,
+                    user=user,
+                    expected_version=form.cleaned_data["version"],
+                    changes=changes,
                 )
+            except services.AdminActionRefusedError as exc:
+                form.add_error(None, str(exc))
+                status = 403
             except services.ConcurrentEditError:
                 form.add_error(
                     None, "This user changed since you opened the page. Reload and try again."
@@ -91,27 +111,34 @@ def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
                 )
                 messages.success(request, f"Saved {user.email}.")
                 return redirect("admin:accounts_user", user_id=user.id)
-    sessions = [
-        {
-            "public_id": s.public_id,
-            "device": describe_device(s.user_agent),
-            "ip": s.ip,
-            "created": s.created,
-            "last_seen": s.last_seen,
-        }
-        for s in selectors.session_list_for_user(user_id=user.id)
-    ]
-    return render(
-        request,
-        "admin/accounts/user_detail.html",
-        _context(request, title=user.email, subject=user, form=form, sessions=sessions),
-        status=400 if form.errors else 200,
+    if status == 200 and form.errors:
+        status = 400
+    return _detail_page(request, user, form, refusal=refusal, status=status)
+
+
+def _detail_page(
+    request: HttpRequest, user: User, form: UserAdminForm, *, refusal: str | None, status: int
+) -> HttpResponse:
+    if refusal:
+        # Shown as it is stored, read-only, under a notice that says why.
+        for field in form.fields.values():
+            field.disabled = True
+    sessions = selectors.session_rows_for_user(
+        user_id=user.id, current_key=request.session.session_key
     )
+    context = _context(
+        request, title=user.email, subject=user, form=form, sessions=sessions, refusal=refusal
+    )
+    return render(request, "admin/accounts/user_detail.html", context, status=status)
 
 
 @require_POST
 def user_end_sessions(request: HttpRequest, user_id: str) -> HttpResponse:
-    ended = services.session_end_all(user_id=user_id)
+    user = _get_user_or_404(user_id)
+    try:
+        ended = services.user_admin_end_sessions(actor=request.user, user=user)
+    except services.AdminActionRefusedError as exc:
+        return _detail_page(request, user, _user_form(request, user), refusal=str(exc), status=403)
     logger.info("admin %s ended %d sessions of user %s", request.user.id, ended, user_id)
     messages.success(request, f"Ended {ended} session{'s' if ended != 1 else ''}.")
     return redirect("admin:accounts_user", user_id=user_id)

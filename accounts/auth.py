@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import (
     BACKEND_SESSION_KEY,
     HASH_SESSION_KEY,
@@ -22,6 +23,7 @@ from django.contrib.auth.middleware import (
     AuthenticationMiddleware as DjangoAuthenticationMiddleware,
 )
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils.crypto import constant_time_compare
@@ -44,8 +46,10 @@ def login(request: HttpRequest, user: User, *, remember: bool) -> None:
     session[SESSION_KEY] = user.pk
     session[BACKEND_SESSION_KEY] = BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    # 0: the cookie ends with the browser (and the server forgets it sooner).
-    session.set_expiry(None if remember else 0)
+    if remember:
+        session.set_expiry(None)  # SESSION_COOKIE_AGE, on both sides
+    else:
+        session.expire_with_browser(server_age=settings.NEBULA_BROWSER_SESSION_AGE)
     # Session fixation defence: whatever key the visitor arrived with is
     # discarded; the new one also starts with the user id (one-read loads).
     session.cycle_key()
@@ -64,16 +68,32 @@ def get_user(request: HttpRequest) -> User | AnonymousUser:
     user = getattr(session, "prefetched_user", None)
     if user is None or user.pk != user_id:
         user = selectors.user_get(user_id=user_id)
-    session_hash = session.get(HASH_SESSION_KEY) or ""
-    if (
-        user is None
-        or not user.is_active
-        or not constant_time_compare(session_hash, user.get_session_auth_hash())
-    ):
+    if user is None or not user.is_active or not _verify_session_hash(session, user):
         # Deactivated, deleted, or the password changed: this session is over.
         session.flush()
         return AnonymousUser()
     return user
+
+
+def _verify_session_hash(session: SessionBase, user: User) -> bool:
+    """Check the session's password hash, as Django's ``get_user`` does.
+
+    A hash made with one of ``SECRET_KEY_FALLBACKS`` (the secret was rotated)
+    still counts: the session moves to a new key (stored under the current
+    secret) with the current hash.
+    """
+    session_hash = session.get(HASH_SESSION_KEY) or ""
+    current = user.get_session_auth_hash()
+    if constant_time_compare(session_hash, current):
+        return True
+    if session_hash and any(
+        constant_time_compare(session_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    ):
+        session.cycle_key()
+        session[HASH_SESSION_KEY] = current
+        return True
+    return False
 
 
 class AuthenticationMiddleware(DjangoAuthenticationMiddleware):

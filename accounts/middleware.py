@@ -32,7 +32,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
             and session.needs_last_seen_stamp()
         ):
             try:
-                services.session_touch(key=session.session_key, ip=session.client_ip)
+                services.session_touch(stored_id=session.stored_id, ip=session.client_ip)
             except Exception as exc:
                 # The page itself worked; a missed stamp is not worth an error page.
                 if not is_unavailable(exc):

@@ -6,9 +6,10 @@ machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
 ``login_required``, the token generator and the password forms work unchanged.
 """
 
-import hashlib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.crypto import salted_hmac
@@ -22,6 +23,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from nebula.dynamo.models import NebulaModel
+
+from . import session_keys
 
 
 class _FieldLabels:
@@ -95,9 +98,18 @@ class User(NebulaModel):
 
     def get_session_auth_hash(self) -> str:
         """Return an HMAC of the password hash: sessions end when the password changes."""
+        return self._get_session_auth_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        """Yield the hash under each of ``SECRET_KEY_FALLBACKS`` (a rotated secret)."""
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._get_session_auth_hash(secret=secret)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
         return salted_hmac(
             "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
             self.password,
+            secret=secret,
             algorithm="sha256",
         ).hexdigest()
 
@@ -142,7 +154,8 @@ class Session(NebulaModel):
     class Meta:
         table_name = "sessions"
 
-    key = UnicodeAttribute(hash_key=True)
+    # A keyed hash of the session key (accounts.session_keys): never the key.
+    id = UnicodeAttribute(hash_key=True, attr_name="key")
     data = UnicodeAttribute()
     # DynamoDB deletes expired sessions only eventually: every read checks this too.
     expires = TTLAttribute()
@@ -156,8 +169,4 @@ class Session(NebulaModel):
     @property
     def public_id(self) -> str:
         """Name the session in pages and forms without revealing its key."""
-        return session_public_id(self.key)
-
-
-def session_public_id(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
+        return session_keys.public_id(self.id)

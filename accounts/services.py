@@ -7,9 +7,10 @@ into form errors. DynamoDB outages propagate and become the 503 page.
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.dispatch import Signal
 from django.utils import timezone
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -18,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 
 from nebula.dynamo.models import connection
 
+from . import session_keys
 from .models import EmailClaim, Session, User
 from .ratelimits import login_failures_clear
 from .selectors import normalize_email, session_list_for_user
@@ -39,6 +41,10 @@ class ConcurrentEditError(Exception):
 
 class UserGoneError(Exception):
     """The user was deleted meanwhile."""
+
+
+class AdminActionRefusedError(PermissionDenied):
+    """The acting admin may not do this to this account; the message says why."""
 
 
 # A transaction that meets another one on the same item is cancelled with
@@ -212,11 +218,38 @@ def user_change_email(*, user: User, old_email: str, new_email: str) -> User:
     return user
 
 
-def user_admin_update(*, user: User, expected_version: int, changes: dict[str, object]) -> User:
-    """Apply an admin's changes, unless the user changed since ``expected_version``.
+def user_admin_refusal(*, actor: User, user: User) -> str | None:
+    """Return why ``actor`` may not change ``user`` or end their sessions, or None if they may.
 
-    Deactivating ends every session of the user.
+    Only a superuser may act on a staff or superuser account: a staff member
+    could otherwise lock out the people who oversee them.
     """
+    if actor.is_superuser:
+        return None
+    if user.is_superuser or user.is_staff:
+        kind = "a superuser" if user.is_superuser else "a staff"
+        return (
+            f"{user.email} is {kind} account: only a superuser may change it or end its sessions."
+        )
+    return None
+
+
+def _refuse_unless_allowed(*, actor: User, user: User) -> None:
+    reason = user_admin_refusal(actor=actor, user=user)
+    if reason:
+        raise AdminActionRefusedError(reason)
+
+
+def user_admin_update(
+    *, actor: User, user: User, expected_version: int, changes: dict[str, object]
+) -> User:
+    """Apply ``actor``'s changes, unless the user changed since ``expected_version``.
+
+    Raises ``AdminActionRefusedError`` when ``actor`` may not make them (see
+    :func:`user_admin_refusal`; only superusers grant or remove staff and
+    superuser status). Deactivating ends every session of the user.
+    """
+    _refuse_unless_allowed(actor=actor, user=user)
     allowed = {"display_name", "is_active", "email_verified", "is_staff", "is_superuser"}
     unknown = set(changes) - allowed
     if unknown:
@@ -224,10 +257,18 @@ def user_admin_update(*, user: User, expected_version: int, changes: dict[str, o
     if not changes:
         return user
     user.version = expected_version
+    condition = User.id.exists()
+    if not actor.is_superuser:
+        if {"is_staff", "is_superuser"} & set(changes):
+            raise AdminActionRefusedError(
+                "Only a superuser may grant or remove staff or superuser status."
+            )
+        # Checked on the stored item too, not only on the copy the form was made from.
+        condition &= (User.is_staff == False) & (User.is_superuser == False)  # noqa: E712
     try:
         user.update(
             actions=[getattr(User, name).set(value) for name, value in changes.items()],
-            condition=User.id.exists(),
+            condition=condition,
         )
     except UpdateError as exc:
         if _condition_failed(exc):
@@ -236,6 +277,15 @@ def user_admin_update(*, user: User, expected_version: int, changes: dict[str, o
     if changes.get("is_active") is False:
         session_end_all(user_id=user.id)
     return user
+
+
+def user_admin_end_sessions(*, actor: User, user: User) -> int:
+    """End every session of ``user`` for ``actor``; return how many ended.
+
+    Raises ``AdminActionRefusedError`` when ``actor`` may not (:func:`user_admin_refusal`).
+    """
+    _refuse_unless_allowed(actor=actor, user=user)
+    return session_end_all(user_id=user.id)
 
 
 def user_delete(*, user: User) -> list[str]:
@@ -262,7 +312,7 @@ def session_end(*, user_id: str, public_id: str) -> bool:
     """End one of the user's sessions, named by its public id; False if there was none."""
     for session in session_list_for_user(user_id=user_id):
         if session.public_id == public_id:
-            Session(session.key).delete()
+            Session(session.id).delete()
             return True
     return False
 
@@ -273,20 +323,21 @@ def session_end_all(
     except_keys: Iterable[str | None] = (),
     sessions: Iterable[Session] | None = None,
 ) -> int:
-    """End every session of the user but ``except_keys``; return how many ended."""
+    """End every session of the user but those of ``except_keys``; return how many ended."""
     if sessions is None:
         sessions = session_list_for_user(user_id=user_id)
-    keys = {session.key for session in sessions} - set(except_keys)
+    kept = {stored for key in except_keys if key for stored in session_keys.stored_ids(key)}
+    ids = {session.id for session in sessions} - kept
     # BatchWriteItem: 25 deletes per call, however many sessions there are.
     with Session.batch_write() as batch:
-        for key in keys:
-            batch.delete(Session(key))
-    return len(keys)
+        for stored in ids:
+            batch.delete(Session(stored))
+    return len(ids)
 
 
 def session_save(
     *,
-    key: str,
+    stored_id: str,
     data: str,
     expires: datetime,
     user_id: str | None,
@@ -297,7 +348,7 @@ def session_save(
 ) -> bool:
     """Write a session; False if ``must_create`` and it exists, or not and it is gone."""
     session = Session(
-        key,
+        stored_id,
         data=data,
         expires=expires,
         user_id=user_id,
@@ -306,7 +357,7 @@ def session_save(
         ip=ip,
         user_agent=user_agent,
     )
-    condition = Session.key.does_not_exist() if must_create else Session.key.exists()
+    condition = Session.id.does_not_exist() if must_create else Session.id.exists()
     try:
         session.save(condition=condition)
     except PutError as exc:
@@ -316,21 +367,26 @@ def session_save(
     return True
 
 
-def session_touch(*, key: str, ip: str | None) -> None:
+def session_touch(*, stored_id: str, ip: str | None) -> None:
     """Stamp "last seen" (at most every five minutes per session, by the middleware)."""
     try:
-        Session(key).update(
+        Session(stored_id).update(
             actions=[Session.last_seen.set(timezone.now()), Session.ip.set(ip)],
-            condition=Session.key.exists(),
+            condition=Session.id.exists(),
         )
     except UpdateError as exc:
         if not _condition_failed(exc):
             raise
 
 
-def session_delete(*, key: str) -> None:
-    """Delete a session by key (logging out)."""
-    Session(key).delete()
+def session_delete(*, stored_ids: Collection[str]) -> None:
+    """Delete a session stored under any of ``stored_ids`` (logging out)."""
+    if len(stored_ids) == 1:
+        Session(next(iter(stored_ids))).delete()
+        return
+    with Session.batch_write() as batch:
+        for stored in stored_ids:
+            batch.delete(Session(stored))
 
 
 def session_delete_expired() -> int:

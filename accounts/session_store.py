@@ -1,11 +1,18 @@
 """Django's session engine on DynamoDB (``SESSION_ENGINE = "accounts.session_store"``).
 
-Keeps the whole ``SessionBase`` contract. Two things are particular to Nebula:
+Keeps the whole ``SessionBase`` contract. What is particular to Nebula:
 
+* The table never holds a key: items are stored under a keyed hash of it
+  (``accounts.session_keys``), looked up under the current ``SECRET_KEY`` and
+  its fallbacks in the same read.
 * A signed-in session's key starts with the user's id (``<user id>.<32 random
   characters>``), so loading it reads the session *and* its user in one
   BatchGetItem: an authenticated page costs one DynamoDB read
   (``accounts.auth.get_user`` takes the user from :attr:`prefetched_user`).
+  Only keys of the two shapes this engine makes are looked up (Django's base
+  accepts any key of 8 characters or more).
+* :meth:`expire_with_browser`: a cookie that ends with the browser, and a
+  session the server forgets sooner, both explicit in the session.
 * Each item also records who, from where and when (user id for the by-user
   index, IP address, user agent, created, last seen) for the sessions page.
 """
@@ -13,7 +20,6 @@ Keeps the whole ``SessionBase`` contract. Two things are particular to Nebula:
 import re
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import (
     VALID_KEY_CHARS,
@@ -24,11 +30,13 @@ from django.contrib.sessions.backends.base import (
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from . import selectors, services
+from . import selectors, services, session_keys
 from .models import User
 
 _USER_ID_RE = re.compile(r"^([0-9a-f]{32})\.[0-9a-z]{32}$")
 _ANONYMOUS_RE = re.compile(r"^[0-9a-z]{32}$")
+# Set with the "server forgets it sooner" expiry by expire_with_browser().
+BROWSER_SESSION_KEY = "_browser_session"
 
 
 def user_id_from_key(session_key: str | None) -> str | None:
@@ -45,6 +53,8 @@ class SessionStore(SessionBase):
         self.prefetched_user: User | None = None
         self.created: datetime | None = None
         self.last_seen: datetime | None = None
+        # (key, stored id) of the item load() found: maybe under a fallback secret.
+        self._found: tuple[str, str] | None = None
         # Set by accounts.middleware.SessionMiddleware for each request.
         self.client_ip: str | None = None
         self.user_agent: str | None = None
@@ -61,25 +71,58 @@ class SessionStore(SessionBase):
         random_part = get_random_string(32, VALID_KEY_CHARS)
         return f"{user_id}.{random_part}" if user_id else random_part
 
-    def get_session_cookie_age(self) -> int:
-        # "Keep me signed in" off: the cookie ends with the browser, and the
-        # server forgets the session after NEBULA_BROWSER_SESSION_AGE anyway.
-        if self.get("_session_expiry") == 0:
-            return settings.NEBULA_BROWSER_SESSION_AGE
-        return settings.SESSION_COOKIE_AGE
+    def expire_with_browser(self, *, server_age: int) -> None:
+        """End the cookie with the browser; forget the session ``server_age`` s after last use.
+
+        The age is an explicit expiry, so ``get_expiry_age()`` and
+        ``get_expiry_date()`` say what the server keeps; Django's own
+        ``set_expiry(0)`` would keep it for ``SESSION_COOKIE_AGE``.
+        """
+        self.set_expiry(server_age)
+        self[BROWSER_SESSION_KEY] = True
+
+    def set_expiry(self, value: object) -> None:
+        """Django's ``set_expiry``; it also undoes :meth:`expire_with_browser`."""
+        super().set_expiry(value)
+        self.pop(BROWSER_SESSION_KEY, None)
+
+    async def aset_expiry(self, value: object) -> None:
+        await super().aset_expiry(value)
+        await self.apop(BROWSER_SESSION_KEY, None)
+
+    def get_expire_at_browser_close(self) -> bool:
+        return bool(self.get(BROWSER_SESSION_KEY)) or super().get_expire_at_browser_close()
+
+    async def aget_expire_at_browser_close(self) -> bool:
+        if await self.aget(BROWSER_SESSION_KEY):
+            return True
+        return await super().aget_expire_at_browser_close()
+
+    @property
+    def stored_id(self) -> str | None:
+        """Return the sessions table's hash key for this session (None without a key)."""
+        key = self.session_key
+        return None if key is None else self._stored_id(key)
+
+    def _stored_id(self, key: str) -> str:
+        if self._found is not None and self._found[0] == key:
+            return self._found[1]
+        return session_keys.stored_id(key)
 
     def load(self) -> dict:
         key = self.session_key
         if key is None:
             return {}
+        ids = session_keys.stored_ids(key)
         user_id = user_id_from_key(key)
         if user_id:
-            session, self.prefetched_user = selectors.session_and_user_get(key=key, user_id=user_id)
+            session, self.prefetched_user = selectors.session_and_user_get(ids=ids, user_id=user_id)
         else:
-            session = selectors.session_get(key=key)
+            session = selectors.session_get(ids=ids)
         if session is None:
             self._session_key = None
             return {}
+        self._found = (key, session.id)
         self.created = session.created
         self.last_seen = session.last_seen
         return self.decode(session.data)
@@ -87,7 +130,7 @@ class SessionStore(SessionBase):
     def exists(self, session_key: str) -> bool:
         if not self._validate_session_key(session_key):
             return False
-        return selectors.session_get(key=session_key) is not None
+        return selectors.session_get(ids=session_keys.stored_ids(session_key)) is not None
 
     def create(self) -> None:
         self.created = None  # a new session, even when this store held another
@@ -106,7 +149,7 @@ class SessionStore(SessionBase):
         data = self._get_session(no_load=must_create)
         now = timezone.now()
         saved = services.session_save(
-            key=self._get_or_create_session_key(),
+            stored_id=self._stored_id(self._get_or_create_session_key()),
             data=self.encode(data),
             expires=self.get_expiry_date(),
             user_id=data.get(SESSION_KEY),
@@ -127,7 +170,12 @@ class SessionStore(SessionBase):
         key = session_key or self.session_key
         if key is None:
             return
-        services.session_delete(key=key)
+        if self._found is not None and self._found[0] == key:
+            stored_ids = [self._found[1]]
+        else:
+            # A key this store did not load may be stored under a fallback secret's id.
+            stored_ids = session_keys.stored_ids(key)
+        services.session_delete(stored_ids=stored_ids)
 
     def needs_last_seen_stamp(self) -> bool:
         """Say whether "last seen" is older than the stamping interval."""

@@ -16,10 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import devices, emails, forms, ratelimits, selectors, services, tokens
+from . import devices, emails, forms, ratelimits, selectors, services, session_keys, tokens
 from .auth import login
-from .models import session_public_id
-from .useragent import describe_device
 
 # The reset token moves from the URL into the session, so it never leaks
 # through the Referer header of the password form (as Django's own view does).
@@ -323,24 +321,12 @@ def _email_result(request: HttpRequest, *, ok: bool, message: str) -> HttpRespon
     return _result(request, "accounts/email_change_result.html", ok=ok, message=message)
 
 
-class _SessionRow:
-    def __init__(self, session: object, current_key: str | None) -> None:
-        self.public_id = session.public_id
-        self.device = describe_device(session.user_agent)
-        self.ip = session.ip or "unknown"
-        self.created = session.created
-        self.last_seen = session.last_seen
-        self.is_current = session.key == current_key
-
-
 @never_cache
 @login_required
 def sessions(request: HttpRequest) -> HttpResponse:
-    current = request.session.session_key
-    rows = [
-        _SessionRow(s, current) for s in selectors.session_list_for_user(user_id=request.user.id)
-    ]
-    rows.sort(key=lambda row: not row.is_current)
+    rows = selectors.session_rows_for_user(
+        user_id=request.user.id, current_key=request.session.session_key
+    )
     return render(request, "accounts/sessions.html", {"sessions": rows})
 
 
@@ -349,7 +335,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
 def session_end(request: HttpRequest) -> HttpResponse:
     public_id = request.POST.get("session_id", "")[:64]
     current_key = request.session.session_key
-    if current_key and public_id == session_public_id(current_key):
+    if current_key and public_id in session_keys.public_ids(current_key):
         messages.error(request, "To end this session, log out.")
     elif services.session_end(user_id=request.user.id, public_id=public_id):
         messages.success(request, "That session is signed out.")

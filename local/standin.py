@@ -9,6 +9,11 @@ survives a restart of ``make run``.
 
 It prints ``READY`` on stdout (and nothing else there) once the snapshot is
 restored: the port answers earlier, so wait for that line, not for the port.
+
+Only programs on this machine may use it, never a web page the developer visits:
+a request with an ``Origin`` header (browsers add one to cross-origin and to every
+POST request; botocore never does) or naming another host than loopback (DNS
+rebinding) is refused with 403 and no CORS headers, preflights included.
 """
 
 import argparse
@@ -18,16 +23,58 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 logger = logging.getLogger("nebula.standin")
 
 # Table settings a snapshot keeps; everything else is recomputed by moto.
 _INDEX_KEYS = ("IndexName", "KeySchema", "Projection")
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+def _hostname(host: str) -> str:
+    """Return the name part of a ``Host`` header ("127.0.0.1:8001" -> "127.0.0.1")."""
+    if host.endswith("]"):  # "[::1]", no port
+        return host
+    return host.rsplit(":", 1)[0]
+
+
+def refuse_browsers(app: WSGIApp) -> WSGIApp:
+    """Wrap a WSGI app: answer 403, without CORS headers, to what a web page could send."""
+
+    def guarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        origin = environ.get("HTTP_ORIGIN")
+        host = _hostname(environ.get("HTTP_HOST", "").lower())
+        if origin is None and host in _LOOPBACK_HOSTS:
+            return app(environ, start_response)
+        reason = f"Origin {origin}" if origin is not None else f"Host {host or '(none)'}"
+        logger.warning("refused %s %s: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], reason)
+        body = b"The local stand-in answers programs on this machine only, not web pages.\n"
+        start_response(
+            "403 Forbidden",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return guarded
+
+
+def serve(port: int) -> tuple[BaseWSGIServer, threading.Thread]:
+    """Serve moto's DynamoDB (and the other AWS APIs it has) on loopback, from a thread."""
+    app = refuse_browsers(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="standin", daemon=True)
+    thread.start()
+    return server, thread
 
 
 def _client(port: int) -> Any:
@@ -126,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
-    server.start()
+    server, thread = serve(args.port)
     client = _client(args.port)
     try:
         if args.snapshot and args.snapshot.exists():
@@ -150,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             write_snapshot(client, args.snapshot)
             logger.info("state saved to %s", args.snapshot)
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
     return 0
 
 

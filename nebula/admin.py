@@ -6,17 +6,30 @@ with the admin's templates) in its ``admin.py``, which Django's admin autodiscov
 imports. The site keeps the admin's look, permission checks and logout; signing
 in goes through the site's own login page (``settings.LOGIN_URL``), so the admin
 has no second, unthrottled password form.
+
+Every admin URL answers a page of its own or a 404: Django's views that need the
+ORM (``ModelAdmin`` pages, "view on site", autocomplete) are not routed.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.urls import URLPattern, path, reverse
+
+# Installed only for their machinery (forms, tokens, logout); contrib.auth's admin
+# module registers its User and Group, whose pages would query the ORM.
+_MACHINERY_APPS = frozenset({"auth", "contenttypes", "sessions"})
+
+# Django's own admin views that need the ORM; without a route they are the catch-all's 404.
+_ORM_VIEWS = frozenset({"view_on_site", "autocomplete"})
 
 
 @dataclass
@@ -47,13 +60,33 @@ class NebulaAdminSite(admin.AdminSite):
     def sections(self) -> list[AdminSection]:
         return sorted(self._sections.values(), key=lambda s: s.title)
 
+    def register(
+        self,
+        model_or_iterable: ModelBase | Iterable[ModelBase],
+        admin_class: Any = None,
+        **options: Any,
+    ) -> None:
+        """Refuse ORM ``ModelAdmin``s: there is no SQL database (apps register sections)."""
+        models = (
+            [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else model_or_iterable
+        )
+        for model in models:
+            if model._meta.app_label not in _MACHINERY_APPS:
+                raise ImproperlyConfigured(
+                    f"{model.__name__}: the admin has no SQL database; "
+                    "register an AdminSection with admin.site.register_section()"
+                )
+
     def get_urls(self) -> list[URLPattern]:
         urls = [
             path(f"{section.slug}/", (section.urls, "", None))
             for section in self._sections.values()
         ]
+        django_urls = [
+            url for url in super().get_urls() if getattr(url, "name", None) not in _ORM_VIEWS
+        ]
         # Django's catch-all view must stay last.
-        return urls + super().get_urls()
+        return urls + django_urls
 
     def view(self, function: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         """Wrap an app's admin view: staff only, never cached."""
@@ -61,6 +94,8 @@ class NebulaAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         """Sign in through the site's own (rate-limited) login page."""
+        if self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         if request.user.is_authenticated:
             # Signed in, yet sent here: the account has no admin access.
             return render(
@@ -72,7 +107,13 @@ class NebulaAdminSite(admin.AdminSite):
     def password_change(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        return HttpResponseRedirect(settings.NEBULA_PASSWORD_CHANGE_URL)
+        return HttpResponseRedirect(resolve_url(settings.NEBULA_PASSWORD_CHANGE_URL))
+
+    def password_change_done(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        # Django's page says "your password was changed"; only the site's page changes it.
+        return self.password_change(request, extra_context)
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         context = {

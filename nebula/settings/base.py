@@ -17,9 +17,12 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 # contrib.auth and contrib.sessions stay installed for their machinery (forms,
-# tokens, logout, clearsessions); their ORM models are never queried.
+# tokens, logout, clearsessions); their ORM models are never queried. accounts
+# comes before contrib.auth: manage.py runs the first app's command of a name, and
+# accounts' createsuperuser and changepassword work on the DynamoDB user store.
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "accounts",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -27,7 +30,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "nebula",
-    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -121,7 +123,8 @@ NEBULA_RETRY_AFTER_SECONDS = env.int("NEBULA_RETRY_AFTER_SECONDS", default=5)
 AUTHENTICATION_BACKENDS = ["accounts.auth.EmailBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
-NEBULA_PASSWORD_CHANGE_URL = "/accounts/password/"  # noqa: S105 - a URL
+# Where the admin's "Change password" leads: a URL name or path, as LOGIN_URL.
+NEBULA_PASSWORD_CHANGE_URL = "accounts:password_change"  # noqa: S105 - a URL name
 SESSION_ENGINE = "accounts.session_store"
 SESSION_COOKIE_AGE = env.int("NEBULA_SESSION_AGE", default=30 * 24 * 3600)
 # Without "keep me signed in": a browser-session cookie, forgotten by the server after this.

@@ -33,6 +33,9 @@ if _missing:
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise MissingConfiguration("DJANGO_SECRET_KEY must be at least 50 random characters")
+# Rotating: the old key goes here for a while, so signatures, sessions and the
+# session table's hashed keys made with it stay valid (docs/accounts.md).
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 NEBULA_SITE_URL = env.str("NEBULA_SITE_URL", default=f"https://{ALLOWED_HOSTS[0]}")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

@@ -24,6 +24,12 @@ def user(make_user) -> User:
     return make_user(display_name="Ann")
 
 
+@pytest.fixture
+def superuser(make_user) -> User:
+    """A superuser, for services that take the acting admin."""
+    return make_user(email="super@example.com", is_staff=True, is_superuser=True)
+
+
 def log_in(client: Client, email: str = "ann@example.com", password: str = PASSWORD, **extra):
     return client.post(
         "/accounts/login/", {"email": email, "password": password, **extra}, follow=False

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts import selectors, services
+from accounts.models import User
 from tests.accounts.conftest import PASSWORD, log_in
 
 
@@ -141,3 +142,115 @@ def test_admin_logout_signs_out(admin_client) -> None:
         .redirect_chain[-1][0]
         .startswith("/accounts/login/")
     )
+
+
+def test_staff_see_each_session_of_a_user_as_the_sessions_page_describes_it(
+    admin_client, staff, user
+) -> None:
+    log_in(Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1"))
+
+    page = admin_client.get(f"/admin/accounts/users/{user.id}/").content.decode()
+    own = admin_client.get(f"/admin/accounts/users/{staff.id}/").content.decode()
+
+    assert "Sessions (1)" in page
+    assert "Safari on iPhone" in page
+    assert "127.0.0.1" in page
+    assert "(this session)" not in page
+    assert own.count("(this session)") == 1
+
+
+def _csrf_client(email: str) -> Client:
+    """A browser that sends CSRF tokens as a real one does, signed in as ``email``."""
+    client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")
+    response = client.post(
+        "/accounts/login/",
+        {
+            "email": email,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        },
+    )
+    assert response.status_code == 302, response.content
+    return client
+
+
+def _form_data(page: bytes, **fields: str) -> dict[str, str]:
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+    version = re.search(rb'name="version" value="(\d+)"', page).group(1).decode()
+    return {"csrfmiddlewaretoken": token, "version": version, **fields}
+
+
+def _stored(user_id: str) -> dict:
+    return User.get(user_id, consistent_read=True).attribute_values
+
+
+@pytest.fixture
+def helper(make_user) -> Client:
+    """A staff member who is not a superuser, in a CSRF-checking browser."""
+    make_user(email="helper@example.com", is_staff=True)
+    return _csrf_client("helper@example.com")
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [{"is_staff": True, "is_superuser": True}, {"is_staff": True}],
+    ids=["superuser", "staff"],
+)
+def test_staff_cannot_change_a_staff_or_superuser_account(helper, make_user, flags) -> None:
+    target = make_user(email="boss@example.com", display_name="Boss", **flags)
+    boss = Client()
+    log_in(boss, email="boss@example.com")
+    before = _stored(target.id)
+    url = f"/admin/accounts/users/{target.id}/"
+
+    page = helper.get(url)
+    assert page.status_code == 200
+    assert b"only a superuser may change it or end its sessions" in page.content
+    assert re.search(rb'<input type="text" name="display_name"[^>]* disabled', page.content)
+    assert b"End every session of this user" not in page.content
+
+    # A hand-made POST: deactivate and rename.
+    refused = helper.post(url, _form_data(page.content, display_name="Pwned"))
+    assert refused.status_code == 403
+    assert b"only a superuser may change it" in refused.content
+
+    ended = helper.post(
+        f"{url}end-sessions/", {"csrfmiddlewaretoken": helper.cookies["csrftoken"].value}
+    )
+    assert ended.status_code == 403
+    assert b"only a superuser may change it or end its sessions" in ended.content
+
+    assert _stored(target.id) == before
+    assert boss.get("/accounts/profile/").status_code == 200  # still signed in
+
+
+def test_superusers_change_and_sign_out_staff(staff, make_user) -> None:
+    target = make_user(email="helper@example.com", is_staff=True)
+    helper = Client()
+    log_in(helper, email="helper@example.com")
+    root = _csrf_client("root@example.com")
+    url = f"/admin/accounts/users/{target.id}/"
+
+    page = root.get(url)
+    assert b"only a superuser" not in page.content
+    ended = root.post(
+        f"{url}end-sessions/", {"csrfmiddlewaretoken": root.cookies["csrftoken"].value}
+    )
+    assert ended.status_code == 302
+    assert helper.get("/accounts/profile/").status_code == 302  # signed out
+
+    saved = root.post(url, _form_data(page.content, display_name="Helper", is_staff="on"))
+    assert saved.status_code == 302
+    changed = selectors.user_get(user_id=target.id)
+    assert (changed.display_name, changed.is_active, changed.is_staff) == ("Helper", False, True)
+
+
+def test_staff_still_manage_ordinary_users(helper, user) -> None:
+    url = f"/admin/accounts/users/{user.id}/"
+    page = helper.get(url)
+
+    response = helper.post(url, _form_data(page.content, display_name="Ann B", is_active="on"))
+
+    assert response.status_code == 302
+    assert selectors.user_get(user_id=user.id).display_name == "Ann B"

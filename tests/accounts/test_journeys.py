@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts import selectors, services
 from accounts.models import EmailClaim, Session, User
+from accounts.session_keys import public_id, stored_id
 from tests.accounts.conftest import PASSWORD, log_in
 
 NEW_PASSWORD = "a whole new secret phrase"
@@ -113,7 +114,7 @@ def test_log_in_rotates_the_session_key(client, user) -> None:
     assert response.status_code == 302
     assert after != before
     assert after.startswith(user.id + ".")
-    assert Session.count(before) == 0
+    assert Session.count(stored_id(before)) == 0
 
 
 def test_wrong_password_gets_one_generic_error(client, user) -> None:
@@ -156,13 +157,13 @@ def test_log_out_is_a_post_and_ends_the_session(signed_in) -> None:
     response = signed_in.post("/accounts/logout/")
 
     assert response.status_code == 302
-    assert Session.count(key) == 0
+    assert Session.count(stored_id(key)) == 0
     assert signed_in.get("/accounts/profile/").status_code == 302
 
 
-def test_inactive_user_cannot_log_in(client, user) -> None:
+def test_inactive_user_cannot_log_in(client, user, superuser) -> None:
     services.user_admin_update(
-        user=user, expected_version=user.version, changes={"is_active": False}
+        actor=superuser, user=user, expected_version=user.version, changes={"is_active": False}
     )
 
     response = log_in(client)
@@ -171,9 +172,9 @@ def test_inactive_user_cannot_log_in(client, user) -> None:
     assert b"not right" in response.content
 
 
-def test_deactivation_ends_every_session_at_its_next_request(signed_in, user) -> None:
+def test_deactivation_ends_every_session_at_its_next_request(signed_in, user, superuser) -> None:
     services.user_admin_update(
-        user=user, expected_version=user.version, changes={"is_active": False}
+        actor=superuser, user=user, expected_version=user.version, changes={"is_active": False}
     )
 
     response = signed_in.get("/accounts/profile/")
@@ -375,10 +376,9 @@ def test_ending_one_session_signs_that_browser_out(signed_in, user) -> None:
     phone = Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone) Safari/604.1")
     log_in(phone)
     phone_key = phone.cookies["sessionid"].value
-    from accounts.models import session_public_id
 
     response = signed_in.post(
-        "/accounts/sessions/end/", {"session_id": session_public_id(phone_key)}
+        "/accounts/sessions/end/", {"session_id": public_id(stored_id(phone_key))}
     )
 
     assert response.status_code == 302
@@ -386,14 +386,25 @@ def test_ending_one_session_signs_that_browser_out(signed_in, user) -> None:
     assert signed_in.get("/accounts/profile/").status_code == 200
 
 
+def test_this_session_is_ended_by_logging_out_not_from_the_list(signed_in) -> None:
+    key = signed_in.cookies["sessionid"].value
+
+    response = signed_in.post(
+        "/accounts/sessions/end/", {"session_id": public_id(stored_id(key))}, follow=True
+    )
+
+    assert b"To end this session, log out." in response.content
+    assert signed_in.get("/accounts/profile/").status_code == 200
+
+
 def test_a_session_of_another_user_cannot_be_ended(signed_in, make_user) -> None:
     make_user(email="cat@example.com")
     cat = Client()
     log_in(cat, email="cat@example.com")
-    from accounts.models import session_public_id
 
     signed_in.post(
-        "/accounts/sessions/end/", {"session_id": session_public_id(cat.cookies["sessionid"].value)}
+        "/accounts/sessions/end/",
+        {"session_id": public_id(stored_id(cat.cookies["sessionid"].value))},
     )
 
     assert cat.get("/accounts/profile/").status_code == 200

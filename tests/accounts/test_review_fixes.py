@@ -36,7 +36,7 @@ def test_reset_and_verification_tokens_never_reach_the_logs(client, user, caplog
     assert "/accounts/password/reset/<str:uidb64>/<str:token>/" in written
 
 
-def test_updates_never_bring_a_deleted_user_back(user) -> None:
+def test_updates_never_bring_a_deleted_user_back(user, superuser) -> None:
     stale = selectors.user_get(user_id=user.id)
     services.user_delete(user=user)
 
@@ -48,7 +48,10 @@ def test_updates_never_bring_a_deleted_user_back(user) -> None:
             update()
     with pytest.raises(services.ConcurrentEditError):
         services.user_admin_update(
-            user=stale, expected_version=stale.version, changes={"is_active": False}
+            actor=superuser,
+            user=stale,
+            expected_version=stale.version,
+            changes={"is_active": False},
         )
     assert User.count(user.id) == 0
 

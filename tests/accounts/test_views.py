@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Session
+from accounts.session_keys import stored_id
 from accounts.views import RESET_SESSION_TOKEN
 from tests.accounts.conftest import log_in
 
@@ -23,7 +24,7 @@ def _open_reset_form(client: Client) -> str:
 
 
 def _expires_in(client: Client) -> timedelta:
-    return Session.get(client.cookies["sessionid"].value).expires - timezone.now()
+    return Session.get(stored_id(client.cookies["sessionid"].value)).expires - timezone.now()
 
 
 @pytest.mark.parametrize("remember", [False, True])

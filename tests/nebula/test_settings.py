@@ -35,6 +35,16 @@ def test_production_refuses_a_short_secret_key() -> None:
     assert "at least 50" in result.stderr
 
 
+def test_production_keeps_rotated_secret_keys_as_fallbacks() -> None:
+    old = ["an-old-secret-key-" + "0123456789abcdef" * 4, "an-older-one-" + "fedcba9876543210" * 4]
+    env = production_env(DJANGO_SECRET_KEY_FALLBACKS=",".join(old))
+
+    result = manage("diffsettings", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert f"SECRET_KEY_FALLBACKS = {old!r}" in result.stdout
+
+
 def test_check_deploy_is_clean_under_production_settings() -> None:
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
 

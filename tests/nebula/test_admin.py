@@ -1,0 +1,90 @@
+"""The admin site answers every URL under ``/admin/`` with a real page or a 404, never a 500."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+from django.urls import include, path
+
+from accounts import services
+from tests.accounts.conftest import PASSWORD, log_in
+
+# Django's built-in admin URLs, and what the ORM-backed ones would be.
+ADMIN_URLS = [
+    "/admin/",
+    "/admin/r/1/2/",
+    "/admin/r/4/0123456789abcdef0123456789abcdef/",
+    "/admin/password_change/",
+    "/admin/password_change/done/",
+    "/admin/jsi18n/",
+    "/admin/autocomplete/",
+    "/admin/autocomplete/?app_label=auth&model_name=user&field_name=groups&term=a",
+    "/admin/login/",
+    "/admin/auth/",
+    "/admin/auth/user/",
+    "/admin/auth/user/add/",
+    "/admin/auth/user/1/change/",
+    "/admin/auth/group/",
+    "/admin/accounts/",
+    "/admin/sessions/",
+    "/admin/no-such-page/",
+    "/admin/no-such-page",
+]
+
+
+@pytest.fixture(params=["staff", "superuser"])
+def staff_client(request) -> Client:
+    services.user_create(
+        email="root@example.com",
+        password=PASSWORD,
+        is_staff=True,
+        is_superuser=request.param == "superuser",
+    )
+    client = Client(raise_request_exception=False)
+    assert log_in(client, email="root@example.com").status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("url", ADMIN_URLS)
+def test_every_admin_url_answers_a_page_or_a_404(staff_client, url) -> None:
+    response = staff_client.get(url)
+
+    assert response.status_code in (200, 302, 404), response.content[:300]
+    if response.status_code == 302:
+        assert staff_client.get(response["Location"]).status_code == 200
+
+
+def test_the_admins_password_pages_lead_to_the_sites_password_page(staff_client) -> None:
+    for url in ("/admin/password_change/", "/admin/password_change/done/"):
+        assert staff_client.get(url)["Location"] == "/accounts/password/"
+
+
+# The site with the accounts pages mounted elsewhere (for the test below).
+urlpatterns = [
+    path("people/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]
+
+
+@pytest.mark.urls(__name__)
+def test_the_password_link_is_the_accounts_url_wherever_it_is_mounted() -> None:
+    services.user_create(email="root@example.com", password=PASSWORD, is_staff=True)
+    client = Client()
+    assert (
+        client.post(
+            "/people/login/", {"email": "root@example.com", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+
+    assert client.get("/admin/password_change/")["Location"] == "/people/password/"
+
+
+def test_admin_logout_answers_a_page(staff_client) -> None:
+    assert staff_client.post("/admin/logout/").status_code == 200
+
+
+def test_an_orm_model_admin_is_refused_at_registration() -> None:
+    with pytest.raises(ImproperlyConfigured, match="no SQL database"):
+        admin.site.register(LogEntry)
