@@ -117,9 +117,9 @@ class EmailBackend(BaseBackend):
     ) -> User | None:
         if not email or not password or len(password) > MAX_PASSWORD_LENGTH:
             return None
-        user = selectors.user_get_by_email(email=email)
+        # Two reads and one hash whether or not the account exists: the same time either way.
+        user = selectors.user_get_by_email(email=email, always_two_reads=True)
         if user is None:
-            # Hash anyway, so a missing account takes as long as a wrong password.
             make_password(password)
             return None
 

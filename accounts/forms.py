@@ -113,12 +113,15 @@ class LoginForm(NebulaForm):
         super().__init__(*args, **kwargs)
         self.request = request
         self.user: User | None = None
+        # True once a password was checked and refused (what login budgets count).
+        self.authentication_failed = False
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if "email" in data and "password" in data:
             self.user = authenticate(self.request, email=data["email"], password=data["password"])
             if self.user is None:
+                self.authentication_failed = True
                 raise forms.ValidationError(self.invalid_login, code="invalid")
         return data
 

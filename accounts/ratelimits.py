@@ -1,32 +1,24 @@
-"""Rate limits for the account forms, counted in the shared DynamoDB cache.
+"""The accounts' rate limits, built on ``nebula.ratelimit``.
 
-django-ratelimit does the counting (``add`` + atomic ``incr`` on
-``CACHES["shared"]``), so every Gunicorn worker and every container sees the
-same counts. Rates are settings (``NEBULA_RATES``) so operators can tune them.
-A blocked request is answered by ``nebula.views.rate_limited`` (429), which
-reads ``request.retry_after`` set here.
+Per-request limits (``limit``) count every POST per client IP, per posted address
+or per signed-in user. Logging in also has failure budgets, after OWASP's device
+cookies (``accounts.devices``): a wrong password spends the budget of the device
+that brought a valid cookie for the account (``login_device``), or else the
+account's budget for untrusted clients (``login_account``). Each attempt holds
+its unit while the password is checked, so simultaneous guesses cannot overrun. So guesses per
+account stay bounded however many addresses an attacker uses, while the owner's
+browser keeps signing in. A completed password reset clears the account's counts.
 """
 
-import functools
-import re
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django_ratelimit.decorators import ratelimit
-from django_ratelimit.exceptions import Ratelimited
+from django.http import HttpRequest
 
+from nebula.ratelimit import Budget, by_user, limit
+
+from . import devices
 from .selectors import normalize_email
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def period_seconds(rate: str) -> int:
-    """Return the window of a django-ratelimit rate ("10/15m" → 900)."""
-    match = re.fullmatch(r"\d+/(\d*)([smhd])", rate)
-    if not match:
-        raise ValueError(f"not a rate: {rate!r}")
-    return int(match.group(1) or 1) * _UNITS[match.group(2)]
 
 
 def _posted_email(group: str, request: HttpRequest) -> str:
@@ -34,39 +26,52 @@ def _posted_email(group: str, request: HttpRequest) -> str:
     return normalize_email(request.POST.get("email", ""))[:254]
 
 
-def _user(group: str, request: HttpRequest) -> str:
-    return str(request.user.pk) if request.user.is_authenticated else "anonymous"
+def _account_budget(email: str) -> Budget:
+    return Budget("login_account", normalize_email(email)[:254])
 
 
-def limit(name: str, *, key: str | Callable[[str, HttpRequest], str] = "ip") -> Callable:
-    """Block POSTs to the view over ``NEBULA_RATES[name]`` per ``key``."""
+def login_failure_budget(request: HttpRequest) -> Budget:
+    """Return the failure budget this login attempt spends: its device's, else the account's."""
+    email = request.POST.get("email", "")
+    device = devices.device_id(request, email)
+    return Budget("login_device", device) if device else _account_budget(email)
 
-    def rate(group: str, request: HttpRequest) -> str:
-        return settings.NEBULA_RATES[name]
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        limited = ratelimit(group=f"accounts.{name}", key=key, rate=rate, method="POST")(view)
+class LoginAttempt:
+    """Whether the attempt inside :func:`login_attempt` failed (a password was refused)."""
 
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-            try:
-                return limited(request, *args, **kwargs)
-            except Ratelimited:
-                request.retry_after = period_seconds(settings.NEBULA_RATES[name])
-                raise
+    failed = False
 
-        return wrapper
 
-    return decorator
+@contextmanager
+def login_attempt(request: HttpRequest) -> Iterator[LoginAttempt]:
+    """Hold one unit of this attempt's failure budget; give it back unless the attempt failed.
+
+    Raises ``RateLimited`` (a 429) before the password is checked if the budget is spent.
+    """
+    budget = login_failure_budget(request)
+    budget.take()
+    attempt = LoginAttempt()
+    try:
+        yield attempt
+    finally:
+        if not attempt.failed:
+            budget.give_back()
+
+
+def login_failures_clear(*, email: str, device: str | None = None) -> None:
+    """Forget the account's failed logins from untrusted clients, and from ``device``."""
+    _account_budget(email).clear()
+    if device:
+        Budget("login_device", device).clear()
 
 
 login_per_ip = limit("login_ip")
-login_per_account = limit("login_account", key=_posted_email)
 signup_per_ip = limit("signup_ip")
 password_reset_per_ip = limit("password_reset_ip")
 password_reset_per_account = limit("password_reset_account", key=_posted_email)
-verification_resend_per_user = limit("verify_resend_user", key=_user)
-email_change_per_user = limit("email_change_user", key=_user)
+verification_resend_per_user = limit("verify_resend_user", key=by_user)
+email_change_per_user = limit("email_change_user", key=by_user)
 # Forms that re-check the password of a signed-in user: a stolen session must
 # not be a free password-guessing oracle.
-password_check_per_user = limit("password_check_user", key=_user)
+password_check_per_user = limit("password_check_user", key=by_user)

@@ -24,6 +24,7 @@ from nebula.validators import validate_one_line_text
 
 from . import session_keys
 from .models import EmailClaim, Session, User
+from .ratelimits import login_failures_clear
 from .selectors import normalize_email, session_list_for_user
 
 # Other apps connect here to remove what a user owns; each receiver returns a
@@ -161,6 +162,18 @@ def user_set_password(*, user: User, password: str) -> User:
     """Set a new password: every session not refreshed with the new hash ends."""
     user.set_password(password)
     _update_user(user.id, [User.password.set(user.password)])
+    return user
+
+
+def user_reset_password(*, user: User, password: str, device: str | None = None) -> User:
+    """Complete a password reset: set the password, end every session, forget failed logins.
+
+    ``device``: the trusted device the reset was made from (``accounts.devices``),
+    whose own failure budget is cleared too, so that browser can sign in at once.
+    """
+    user_set_password(user=user, password=password)
+    session_end_all(user_id=user.id)
+    login_failures_clear(email=user.email, device=device)
     return user
 
 

@@ -1,6 +1,7 @@
 """Account pages: parse with a form, call a service, render. No DynamoDB call here."""
 
 import functools
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import emails, forms, ratelimits, selectors, services, session_keys, tokens
+from . import devices, emails, forms, ratelimits, selectors, services, session_keys, tokens
 from .auth import login
 
 # The reset token moves from the URL into the session, so it never leaks
@@ -66,20 +67,25 @@ def signup(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @never_cache
 @ratelimits.login_per_ip
-@ratelimits.login_per_account
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     if request.user.is_authenticated and request.method == "GET":
         return HttpResponseRedirect(next_url or reverse("accounts:profile"))
     form = forms.LoginForm(request, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            login(request, form.user, remember=form.cleaned_data["remember"])
-        except services.UserGoneError:
-            request.session.flush()
-            form.add_error(None, form.invalid_login)
-        else:
-            return HttpResponseRedirect(next_url or reverse("accounts:profile"))
+    if request.method == "POST":
+        # A 429 once this device's (or, untrusted, the account's) failure budget is spent.
+        with ratelimits.login_attempt(request) as attempt:
+            if form.is_valid():
+                try:
+                    login(request, form.user, remember=form.cleaned_data["remember"])
+                except services.UserGoneError:
+                    request.session.flush()
+                    form.add_error(None, form.invalid_login)
+                else:
+                    response = HttpResponseRedirect(next_url or reverse("accounts:profile"))
+                    devices.remember(request, response, email=form.cleaned_data["email"])
+                    return response
+            attempt.failed = form.authentication_failed
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -169,9 +175,9 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     form = forms.PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = selectors.user_get_by_email(email=form.cleaned_data["email"], always_two_reads=True)
-        if user is not None and user.is_active:
-            emails.send_password_reset(request=request, user=user)
-        # The same answer either way: never say whether an address has an account.
+        # The same work and the same answer either way: never say whether an
+        # address has an account (the mail is decided and built beside the request).
+        emails.send_password_reset(request=request, user=user)
         return redirect("accounts:password_reset_sent")
     return render(request, "accounts/password_reset.html", {"form": form})
 
@@ -191,28 +197,43 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
     user = selectors.user_get(user_id=user_id) if user_id else None
     from_url = token != RESET_URL_TOKEN
     if not from_url:
-        token = request.session.get(RESET_SESSION_TOKEN, "")
+        token = _reset_token_in_session(request)
     if user is None or not tokens.password_reset_tokens.check_token(user, token):
         return _invalid_reset_link(request)
     if from_url:
-        # Only a valid link costs a session, and only for as long as the link lives.
-        request.session[RESET_SESSION_TOKEN] = token
-        request.session.set_expiry(settings.PASSWORD_RESET_TIMEOUT)
+        if not request.session.keys():
+            # A new session: only a valid link costs one, for as long as the link lives.
+            request.session.set_expiry(settings.PASSWORD_RESET_TIMEOUT)
+        # A session the person already had keeps its own lifetime and cookie: the
+        # token carries its own timestamp instead.
+        request.session[RESET_SESSION_TOKEN] = {"token": token, "stored": int(time.time())}
         return redirect("accounts:password_reset_confirm", uidb64=uidb64, token=RESET_URL_TOKEN)
     form = forms.SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_set_password(user=user, password=form.cleaned_data["new_password1"])
+            services.user_reset_password(
+                user=user,
+                password=form.cleaned_data["new_password1"],
+                device=devices.device_id(request, user.email),
+            )
         except services.UserGoneError:
             request.session.flush()
             return _invalid_reset_link(request)
-        services.session_end_all(user_id=user.id)
         # Every session of the user ended, maybe this one too: start afresh.
         request.session.flush()
         return redirect("accounts:password_reset_complete")
     return render(
         request, "accounts/password_reset_confirm.html", {"validlink": True, "form": form}
     )
+
+
+def _reset_token_in_session(request: HttpRequest) -> str:
+    """Return the reset token this session holds, if it is younger than a reset link may be."""
+    stored = request.session.get(RESET_SESSION_TOKEN)
+    if not isinstance(stored, dict):
+        return ""
+    age = time.time() - stored.get("stored", 0)
+    return stored.get("token", "") if 0 <= age <= settings.PASSWORD_RESET_TIMEOUT else ""
 
 
 def _invalid_reset_link(request: HttpRequest) -> HttpResponse:

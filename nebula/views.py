@@ -25,8 +25,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Answer a request over its rate limit: 429, and when to try again."""
-    retry_after = getattr(request, "retry_after", 60)
+    """Answer a request over its rate limit: 429, and when to try again.
+
+    ``Retry-After`` is the window of the limit that was hit
+    (``nebula.ratelimit.RateLimited.retry_after``); a minute for any other refusal.
+    """
+    retry_after = getattr(exception, "retry_after", 60)
     response = render(request, "429.html", {"retry_after_seconds": retry_after}, status=429)
     response["Retry-After"] = str(retry_after)
     return response

@@ -133,12 +133,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Messages ride in a signed cookie: showing one costs no DynamoDB write.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+# Argon2id with OWASP's parameters (19 MiB, not Django's 100 MiB); the other
+# hashers only verify old hashes, which a good login upgrades (accounts/hashers.py).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Hashes running at once per process (each holds 19 MiB); more wait their turn.
+NEBULA_PASSWORD_HASH_CONCURRENCY = env.int("NEBULA_PASSWORD_HASH_CONCURRENCY", default=2)
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -164,7 +168,10 @@ RATELIMIT_IP_META_KEY = "nebula.http.client_ip"
 # (tests/nebula/test_cache.py proves it); the decorator and middleware need no app.
 NEBULA_RATES = {
     "login_ip": env.str("NEBULA_RATE_LOGIN_IP", default="30/5m"),
+    # Failed logins (not attempts): per account from browsers that never signed
+    # in to it, and per trusted device (accounts/devices.py) for those that did.
     "login_account": env.str("NEBULA_RATE_LOGIN_ACCOUNT", default="10/15m"),
+    "login_device": env.str("NEBULA_RATE_LOGIN_DEVICE", default="10/15m"),
     "signup_ip": env.str("NEBULA_RATE_SIGNUP_IP", default="10/h"),
     "password_reset_ip": env.str("NEBULA_RATE_PASSWORD_RESET_IP", default="10/h"),
     "password_reset_account": env.str("NEBULA_RATE_PASSWORD_RESET_ACCOUNT", default="3/h"),
@@ -172,6 +179,8 @@ NEBULA_RATES = {
     "email_change_user": env.str("NEBULA_RATE_EMAIL_CHANGE_USER", default="5/h"),
     "password_check_user": env.str("NEBULA_RATE_PASSWORD_CHECK_USER", default="10/h"),
 }
+# How long a browser that signed in stays a trusted device of the account.
+NEBULA_DEVICE_COOKIE_AGE = env.int("NEBULA_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
 # How many proxies (the load balancer) append to X-Forwarded-For in front of us.
 NEBULA_TRUSTED_PROXY_COUNT = env.int("NEBULA_TRUSTED_PROXY_COUNT", default=0)
 

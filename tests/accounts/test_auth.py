@@ -1,4 +1,7 @@
-"""Signing in and staying signed in: session lifetimes and SECRET_KEY rotation."""
+"""Signing in: session lifetimes, SECRET_KEY rotation, the same cost for unknown addresses."""
+
+import json
+import logging
 
 import pytest
 from django.test import Client, override_settings
@@ -7,7 +10,9 @@ from django.utils import timezone
 from accounts.models import Session
 from accounts.session_keys import stored_id
 from accounts.session_store import SessionStore
+from nebula.logging import JSONFormatter
 from tests.accounts.conftest import log_in
+from tests.hashers import CountingArgon2PasswordHasher
 
 NEW_SECRET = "the new secret key that every new signature is made with " * 2
 
@@ -64,3 +69,34 @@ def test_a_secret_key_changed_without_fallback_signs_people_out(client, user) ->
 
     with override_settings(SECRET_KEY=NEW_SECRET):
         assert client.get("/accounts/profile/").status_code == 302
+
+
+@pytest.fixture
+def cost_of(caplog, settings):
+    """Return (DynamoDB calls, hashes computed) of one login attempt, from a new address."""
+    settings.PASSWORD_HASHERS = ["tests.hashers.CountingArgon2PasswordHasher"]
+    caplog.set_level(logging.INFO, logger="nebula.access")
+    addresses = iter(range(1, 255))
+
+    def cost(email: str, password: str) -> tuple[int, int]:
+        caplog.clear()
+        CountingArgon2PasswordHasher.computed.clear()
+        response = log_in(Client(REMOTE_ADDR=f"203.0.113.{next(addresses)}"), email, password)
+        assert response.status_code == 200, response
+        [record] = [r for r in caplog.records if r.name == "nebula.access"]
+        calls = json.loads(JSONFormatter().format(record))["dynamodb_calls"]
+        return calls, len(CountingArgon2PasswordHasher.computed)
+
+    return cost
+
+
+def test_a_login_for_an_unknown_address_reads_and_hashes_like_a_wrong_password(
+    make_user, cost_of
+) -> None:
+    make_user(email="ann@example.com")
+
+    known = cost_of("ann@example.com", "not the password")
+    unknown = cost_of("nobody@example.com", "not the password")
+
+    assert known == unknown
+    assert unknown[1] == 1

@@ -1,8 +1,16 @@
 """What account mails say: never text a stranger chose, to an address not yet proven."""
 
+import json
+import logging
+import threading
+
+import pytest
 from django.core import mail
 from django.test import Client
+from django.test.signals import template_rendered
 
+from nebula import mail as nebula_mail
+from nebula.logging import JSONFormatter
 from tests.accounts.conftest import PASSWORD, log_in
 
 NAME = "Captain Zed"
@@ -51,3 +59,53 @@ def test_the_reset_mail_greets_by_name_only_a_verified_address(client, make_user
     unverified, verified = mail.outbox
     assert NAME not in unverified.body
     assert verified.body.startswith(f"Hi {NAME},\n")
+
+
+RESET_MAIL = "accounts/email/password_reset.txt"
+
+
+@pytest.fixture
+def rendered_in_request():
+    """Collect the templates rendered in this (the request's) thread, and all rendered."""
+    request_thread = threading.get_ident()
+    here: list[str] = []
+    everywhere: list[str] = []
+
+    def record(sender, template, **_) -> None:
+        everywhere.append(template.name)
+        if threading.get_ident() == request_thread:
+            here.append(template.name)
+
+    template_rendered.connect(record)
+    yield here, everywhere
+    template_rendered.disconnect(record)
+
+
+@pytest.mark.parametrize("email", ["ann@example.com", "nobody@example.com"])
+def test_a_reset_request_renders_no_mail_in_the_request(
+    user, settings, rendered_in_request, email
+) -> None:
+    settings.NEBULA_MAIL_IN_BACKGROUND = True
+    here, everywhere = rendered_in_request
+
+    response = Client().post("/accounts/password/reset/", {"email": email})
+    nebula_mail.wait_for_pending()
+
+    assert response.status_code == 302
+    assert RESET_MAIL not in here
+    sent = [m.to for m in mail.outbox]
+    assert sent == ([["ann@example.com"]] if email == "ann@example.com" else [])
+    assert (RESET_MAIL in everywhere) == bool(sent)
+
+
+def test_a_reset_request_reads_the_same_for_known_and_unknown_addresses(user, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    def calls(email: str, ip: str) -> int:
+        caplog.clear()
+        response = Client(REMOTE_ADDR=ip).post("/accounts/password/reset/", {"email": email})
+        assert response.status_code == 302
+        [record] = [r for r in caplog.records if r.name == "nebula.access"]
+        return json.loads(JSONFormatter().format(record))["dynamodb_calls"]
+
+    assert calls("ann@example.com", "192.0.2.1") == calls("nobody@example.com", "192.0.2.2")

@@ -1,12 +1,14 @@
-"""Services refuse what forms refuse, instead of storing or silently cleaning it."""
+"""Account services: each keeps the tables consistent and refuses what the forms refuse."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 
 from accounts import selectors, services
 from accounts.models import User
+from accounts.ratelimits import login_failure_budget
 from nebula.email_addresses import InvalidEmailError
-from tests.accounts.conftest import PASSWORD
+from tests.accounts.conftest import PASSWORD, log_in
 
 LINE_BREAK = "Ann\nBcc: eve@example.com"
 
@@ -45,3 +47,26 @@ def test_changing_a_display_name_refuses_a_line_break(user, superuser) -> None:
         )
 
     assert selectors.user_get(user_id=user.id).display_name == "Ann"
+
+
+NEW_PASSWORD = "a whole new secret phrase"
+
+
+def test_a_password_reset_sets_the_password_ends_every_session_and_forgets_failures(
+    user, settings, rf
+) -> None:
+    settings.NEBULA_RATES = {**settings.NEBULA_RATES, "login_account": "2/15m"}
+    browsers = [Client(), Client()]
+    for browser in browsers:
+        log_in(browser)
+    attempt = rf.post("/accounts/login/", {"email": "ann@example.com"})
+    for _ in range(2):
+        login_failure_budget(attempt).take()
+    assert login_failure_budget(attempt).spent()
+
+    services.user_reset_password(user=user, password=NEW_PASSWORD)
+
+    assert selectors.user_get(user_id=user.id).check_password(NEW_PASSWORD)
+    assert selectors.session_list_for_user(user_id=user.id) == []
+    assert [b.get("/accounts/profile/").status_code for b in browsers] == [302, 302]
+    assert not login_failure_budget(attempt).spent()
