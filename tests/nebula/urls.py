@@ -21,9 +21,16 @@ def post_only(request: HttpRequest) -> HttpResponse:
     return HttpResponse("posted")
 
 
+def remember(request: HttpRequest) -> HttpResponse:
+    """Change the session without reading DynamoDB: the save is the response phase's."""
+    request.session["remembered"] = True
+    return HttpResponse("remembered")
+
+
 urlpatterns = [
     path("boom/", boom),
     path("read-one/", read_one),
     path("post/", post_only),
+    path("remember/", remember),
     path("", include("nebula.urls")),
 ]
