@@ -8,16 +8,13 @@ from django.contrib.auth import forms as auth_forms
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
+from nebula.forms import NebulaForm
+
 from .auth import MAX_PASSWORD_LENGTH
 from .models import User
 
 EMAIL_MAX_LENGTH = 254
 DISPLAY_NAME_MAX_LENGTH = 80
-
-
-class NebulaForm(forms.Form):
-    error_css_class = "field--error"
-    required_css_class = "field--required"
 
 
 def _password_field(label: str, *, autocomplete: str, help_text: str = "") -> forms.CharField:
