@@ -239,6 +239,29 @@ def test_a_request_calls_an_unreachable_dynamodb_once(client: Client, access_lin
     assert access_lines()[-1]["dynamodb_calls"] == 1
 
 
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "no-debug"])
+@pytest.mark.usefixtures("unreachable_dynamodb")
+def test_a_failure_in_any_middleware_gets_the_503_page(
+    client: Client, settings, debug: bool
+) -> None:
+    # Django turns a middleware's exception into a 500 at once (its debug page
+    # under DEBUG); the request met DynamoDB unavailable, so it is a 503.
+    settings.DEBUG = debug
+    at = settings.MIDDLEWARE.index("nebula.middleware.DynamoDBUnavailableMiddleware") + 1
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:at],
+        "tests.nebula.middleware.ReadAfterViewMiddleware",
+        *settings.MIDDLEWARE[at:],
+    ]
+    client.raise_request_exception = False
+
+    response = client.get("/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert b"try again" in response.content.lower()
+
+
 @pytest.mark.usefixtures("unreachable_dynamodb")
 def test_pages_that_need_no_data_keep_answering_during_an_outage(client: Client) -> None:
     assert client.get("/").status_code == 200
