@@ -1,7 +1,7 @@
 """One moto server per test session (per xdist worker), reset before every test.
 
-Tests marked ``no_dynamodb`` (pure functions) get neither: they run without a
-stand-in, and a module of them alone never starts one.
+Tests marked ``no_dynamodb`` (pure functions, or tests that start a stand-in of
+their own) get neither, and a run of them alone never starts the shared one.
 """
 
 import os

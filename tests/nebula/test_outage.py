@@ -38,7 +38,8 @@ from tests.support import (
     wait_for_http,
 )
 
-pytestmark = pytest.mark.slow
+# A moto server of its own per test: the shared one is never stopped.
+pytestmark = [pytest.mark.slow, pytest.mark.no_dynamodb]
 
 HUNG_BUDGET = 3.0
 REFUSED_BUDGET = 0.5
