@@ -28,9 +28,10 @@ run: $(VENV)/.local-installed  ## serve the site on the local AWS stand-in (PORT
 test: $(VENV)/.dev-installed  ## run every test (pytest; extra args in ARGS=...)
 	$(PY) -m pytest $(ARGS)
 
-lint: $(VENV)/.dev-installed  ## ruff lint and format check
+lint: $(VENV)/.dev-installed  ## ruff lint and format check, import-linter's dependency rules
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.dev-installed  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

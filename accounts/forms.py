@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
 from nebula.email_addresses import InvalidEmailError, canonical_email
+from nebula.forms import NebulaForm
 from nebula.validators import validate_one_line_text
 
 from .auth import MAX_PASSWORD_LENGTH
@@ -17,11 +18,6 @@ from .selectors import normalize_email
 
 EMAIL_MAX_LENGTH = 254
 DISPLAY_NAME_MAX_LENGTH = 80
-
-
-class NebulaForm(forms.Form):
-    error_css_class = "field--error"
-    required_css_class = "field--required"
 
 
 def _password_field(label: str, *, autocomplete: str, help_text: str = "") -> forms.CharField:

@@ -6,8 +6,9 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
 
+from nebula.dynamo.calls import unavailable_cause
 from nebula.dynamo.errors import is_unavailable
-from nebula.http import client_ip
+from nebula.http import client_ip, unavailable_response
 
 from . import services
 
@@ -23,6 +24,22 @@ class SessionMiddleware(DjangoSessionMiddleware):
         request.session.user_agent = request.headers.get("User-Agent", "")[:512]
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if unavailable_cause() is not None:
+            # DynamoDB failed earlier in this request: loading or saving the
+            # session now would only fail again (the answer is the 503 page).
+            return response
+        self._stamp_last_seen(request)
+        try:
+            return super().process_response(request, response)
+        except Exception as exc:
+            # Saving the session is the first DynamoDB call of many requests; Django
+            # would turn its failure into a 500 (the debug page under DEBUG).
+            if not is_unavailable(exc):
+                raise
+            logger.warning("DynamoDB unavailable: %s", exc, exc_info=exc)
+            return unavailable_response(request)
+
+    def _stamp_last_seen(self, request: HttpRequest) -> None:
         session = getattr(request, "session", None)
         if (
             session is not None
@@ -38,4 +55,3 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 if not is_unavailable(exc):
                     raise
                 logger.warning("could not stamp last seen: %s", exc)
-        return super().process_response(request, response)

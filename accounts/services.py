@@ -177,6 +177,20 @@ def user_reset_password(*, user: User, password: str, device: str | None = None)
     return user
 
 
+def user_change_password(
+    *, user: User, password: str, keep_session_keys: Iterable[str | None] = ()
+) -> int:
+    """Set a new password, then end the user's other sessions; return how many ended.
+
+    The sessions in ``keep_session_keys`` (the one the person is using) stay; the
+    caller refreshes their auth hash (``update_session_auth_hash``), or they end
+    at their next request like every session still holding the old hash. Raises
+    UserGoneError if the user was deleted meanwhile (nothing is changed then).
+    """
+    user_set_password(user=user, password=password)
+    return session_end_all(user_id=user.id, except_keys=keep_session_keys)
+
+
 def user_rehash_password(*, user: User, password: str) -> None:
     """Store the password again with today's hasher settings (called after a good login)."""
     user.set_password(password)

@@ -146,19 +146,15 @@ def password_change(request: HttpRequest) -> HttpResponse:
     form = forms.PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_set_password(
-                user=request.user, password=form.cleaned_data["new_password1"]
+            ended = services.user_change_password(
+                user=request.user,
+                password=form.cleaned_data["new_password1"],
+                keep_session_keys={request.session.session_key},
             )
         except services.UserGoneError:
             logout(request)
             return redirect("accounts:login")
-        replaced_key = request.session.session_key
-        update_session_auth_hash(request, user)  # this session stays, under a new key
-        # The by-user index may still list the replaced key for a moment: it
-        # is already gone, so it is not counted as "another session".
-        ended = services.session_end_all(
-            user_id=user.id, except_keys={replaced_key, request.session.session_key}
-        )
+        update_session_auth_hash(request, request.user)  # this session stays, under a new key
         messages.success(
             request,
             f"Your password is changed. {ended} other session{'s' if ended != 1 else ''} "

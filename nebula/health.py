@@ -2,11 +2,11 @@
 
 import logging
 
-from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 
 from .dynamo.errors import is_unavailable
 from .dynamo.tables import table_problems
+from .http import unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ def liveness() -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def readiness() -> JsonResponse:
+def readiness() -> HttpResponse:
     """Say whether DynamoDB answers and every table exists; 503 with the reason if not."""
     try:
         problems = table_problems()
@@ -27,7 +27,4 @@ def readiness() -> JsonResponse:
     if not problems:
         return JsonResponse({"status": "ok"})
     logger.warning("readiness: %s", "; ".join(problems))
-    response = JsonResponse({"status": "unavailable", "reasons": problems}, status=503)
-    response["Retry-After"] = str(settings.NEBULA_RETRY_AFTER_SECONDS)
-    response._has_been_logged = True  # the warning above says why; no ERROR line too
-    return response
+    return unavailable_response(data={"status": "unavailable", "reasons": problems})

@@ -1,9 +1,10 @@
-"""Facts about the HTTP request that more than one app needs."""
+"""Facts about the HTTP request, and answers, that more than one app needs."""
 
 import ipaddress
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -23,3 +24,30 @@ def client_ip(request: HttpRequest) -> str:
             except ValueError:
                 pass
     return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - "unknown", not a bind
+
+
+def unavailable_response(
+    request: HttpRequest | None = None, *, data: dict | None = None
+) -> HttpResponse:
+    """Return the calm 503 answer that tells the client when to try again.
+
+    The 503 page for browsers; JSON for a client that asks for it or when ``data``
+    (the JSON body, as for ``/readyz``) is given. Every "DynamoDB is unavailable"
+    answer comes from here, so each carries ``Retry-After``. The page is rendered
+    without the request: it must not load the session or the user, which is what
+    failed.
+    """
+    retry_after = settings.NEBULA_RETRY_AFTER_SECONDS
+    wants_json = request is not None and "json" in request.headers.get("Accept", "")
+    if data is not None or wants_json:
+        response: HttpResponse = JsonResponse(
+            data if data is not None else {"error": "service unavailable"}, status=503
+        )
+    else:
+        body = render_to_string("503.html", {"retry_after_seconds": retry_after})
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(retry_after)
+    # Logged once, as a warning with the cause, by the caller; Django would add
+    # an ERROR line for every 503 as if it were a bug.
+    response._has_been_logged = True
+    return response

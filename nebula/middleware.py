@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.loader import render_to_string
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
 from . import health
-from .dynamo.calls import counting_calls
+from .dynamo.calls import counting_calls, unavailable_cause
 from .dynamo.errors import is_unavailable
+from .http import unavailable_response
 from .logging import loggable_path, request_id_var
 
 access_log = logging.getLogger("nebula.access")
@@ -102,30 +102,26 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
-def unavailable_response(request: HttpRequest | None = None) -> HttpResponse:
-    """Return the calm 503 page that tells the browser when to try again."""
-    retry_after = settings.NEBULA_RETRY_AFTER_SECONDS
-    accepts_html = request is None or "json" not in request.headers.get("Accept", "")
-    if accepts_html:
-        body = render_to_string("503.html", {"retry_after_seconds": retry_after})
-        response = HttpResponse(body, status=503)
-    else:
-        response = JsonResponse({"error": "service unavailable"}, status=503)
-    response["Retry-After"] = str(retry_after)
-    # Logged once, as a warning with the cause, by the caller; Django would add
-    # an ERROR line for every 503 as if it were a bug.
-    response._has_been_logged = True
-    return response
-
-
 class DynamoDBUnavailableMiddleware:
-    """Turn 'DynamoDB cannot answer' into a 503 page instead of a 500."""
+    """Turn 'DynamoDB cannot answer' into the 503 page, in every phase, DEBUG or not.
+
+    A view's failure arrives in :meth:`process_exception`. A failure inside a
+    middleware below this one (the session saved in the response phase) never
+    does: Django turns it into a 500 on the spot (the debug page under DEBUG,
+    ``handler500`` otherwise). So the answer is checked on its way out too: a
+    5xx from a request that met DynamoDB unavailable becomes the 503 page.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        cause = unavailable_cause()
+        if cause is not None and response.status_code >= 500 and response.status_code != 503:
+            logger.warning("DynamoDB unavailable: %s", cause, exc_info=cause)
+            return unavailable_response(request)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_unavailable(exception):

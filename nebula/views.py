@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.views.defaults import server_error as django_server_error
 
 from .dynamo.errors import is_unavailable
-from .middleware import unavailable_response
+from .http import unavailable_response
 
 logger = logging.getLogger(__name__)
 

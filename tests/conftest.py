@@ -1,4 +1,8 @@
-"""One moto server per test session (per xdist worker), reset before every test."""
+"""One moto server per test session (per xdist worker), reset before every test.
+
+Tests marked ``no_dynamodb`` (pure functions, or tests that start a stand-in of
+their own) get neither, and a run of them alone never starts the shared one.
+"""
 
 import os
 import urllib.request
@@ -30,12 +34,15 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def dynamodb(moto_endpoint: str) -> str:
-    """Give each test empty, freshly created tables."""
+def dynamodb(request: pytest.FixtureRequest) -> str | None:
+    """Give each test empty, freshly created tables (none for ``no_dynamodb`` tests)."""
+    if request.node.get_closest_marker("no_dynamodb"):
+        return None
     from nebula.dynamo.tables import ensure_all_tables
 
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
+    moto_endpoint = request.getfixturevalue("moto_endpoint")
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset, timeout=10):
         pass
     ensure_all_tables()
     return moto_endpoint

@@ -56,17 +56,23 @@ def start_standin(port: int, *args: str) -> subprocess.Popen:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[str]:
-    """Serve the site with real Gunicorn (``nebula.gunicorn_conf``); yield its base URL."""
+def gunicorn(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
+    """Serve the site with real Gunicorn (``nebula.gunicorn_conf``); yield its base URL.
+
+    The site's log lines (the access log among them) go to ``log`` if given.
+    """
     port = free_port()
     env = {**env, "PORT": str(port), "NEBULA_BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "1"}
+    stdout = log.open("ab") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.DEVNULL,
     )
+    if log is not None:
+        stdout.close()  # the child has its own copy
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/healthz", timeout=60, process=process)

@@ -16,6 +16,16 @@ UNAVAILABLE_CODES = frozenset(
 )
 
 
+class UnavailableError(BotoCoreError):
+    """A call not sent: DynamoDB was found unavailable earlier in this request.
+
+    Raised by the hook in :mod:`nebula.dynamo.calls`; a ``BotoCoreError`` like the
+    connection and timeout errors it stands for, so callers treat it the same.
+    """
+
+    fmt = "{operation} not sent: DynamoDB was unavailable earlier in this request ({cause})"
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Return True if ``exc`` (or what caused it) says DynamoDB cannot serve us now."""
     seen: set[int] = set()

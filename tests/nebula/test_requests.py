@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from django.test import Client
 
 from nebula.dynamo.cache import CacheEntry
@@ -193,8 +194,81 @@ def test_hung_dynamodb_gets_a_503_page_instead_of_pinning_the_worker(client: Cli
     response = client.get("/read-one/")
 
     assert response.status_code == 503
-    # Two attempts of ~2 s read timeout each; botocore's defaults would take 240 s.
-    assert time.monotonic() - started < 30
+    # Two attempts of a 1 s read timeout; botocore's defaults would take 240 s.
+    assert time.monotonic() - started < 3
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: object):
+        yield self._data
+
+
+@pytest.fixture
+def throttling_dynamodb():
+    """Make DynamoDB answer every request with ThrottlingException; yield the requests sent."""
+    events = CacheEntry._get_connection().connection.client.meta.events
+    sent = []
+
+    def answer(request, **_):
+        sent.append(request)
+        body = b'{"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException"}'
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 400, headers, _Body(body))
+
+    events.register("before-send.dynamodb", answer)
+    yield sent
+    events.unregister("before-send.dynamodb", answer)
+
+
+@pytest.mark.urls("tests.nebula.urls")
+def test_a_throttled_request_gets_the_503_page_and_stops_calling(
+    client: Client, throttling_dynamodb: list, access_lines
+) -> None:
+    response = client.get("/read-twice/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    # The first read, tried twice by botocore; the second read is never sent.
+    assert len(throttling_dynamodb) == 2
+    assert access_lines()[-1]["dynamodb_calls"] == 1
+
+
+@pytest.mark.urls("tests.nebula.urls")
+@pytest.mark.usefixtures("unreachable_dynamodb")
+def test_a_request_calls_an_unreachable_dynamodb_once(client: Client, access_lines) -> None:
+    CacheEntry._get_connection().connection.client  # noqa: B018 - made once per process
+    started = time.monotonic()
+    response = client.get("/read-twice/")
+
+    assert response.status_code == 503
+    assert time.monotonic() - started < 0.5
+    assert access_lines()[-1]["dynamodb_calls"] == 1
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "no-debug"])
+@pytest.mark.usefixtures("unreachable_dynamodb")
+def test_a_failure_in_any_middleware_gets_the_503_page(
+    client: Client, settings, debug: bool
+) -> None:
+    # Django turns a middleware's exception into a 500 at once (its debug page
+    # under DEBUG); the request met DynamoDB unavailable, so it is a 503.
+    settings.DEBUG = debug
+    at = settings.MIDDLEWARE.index("nebula.middleware.DynamoDBUnavailableMiddleware") + 1
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:at],
+        "tests.nebula.middleware.ReadAfterViewMiddleware",
+        *settings.MIDDLEWARE[at:],
+    ]
+    client.raise_request_exception = False
+
+    response = client.get("/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert b"try again" in response.content.lower()
 
 
 @pytest.mark.usefixtures("unreachable_dynamodb")

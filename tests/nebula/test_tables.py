@@ -126,13 +126,13 @@ def test_an_index_no_longer_declared_is_reported_and_kept(widget_model) -> None:
 
 def test_models_use_request_path_timeouts() -> None:
     meta = CacheEntry.Meta
-    assert (meta.connect_timeout_seconds, meta.read_timeout_seconds) == (1.0, 2.0)
+    assert (meta.connect_timeout_seconds, meta.read_timeout_seconds) == (0.5, 1.0)
     # PynamoDB asks botocore for 1 + max_retry_attempts attempts: two in all.
     assert meta.max_retry_attempts == 1
     config = CacheEntry._get_connection().connection.client.meta.config
     assert config.retries["total_max_attempts"] == 2
-    assert config.connect_timeout == 1.0
-    assert config.read_timeout == 2.0
+    assert config.connect_timeout == 0.5
+    assert config.read_timeout == 1.0
 
 
 def test_migrate_reports_an_unreachable_endpoint_in_one_line(monkeypatch) -> None:
