@@ -288,13 +288,18 @@ def host_pip_config() -> tuple[str, list[str]]:
     path (``file://`` indexes with the files their pages link to, find-links,
     constraints) is mounted read-only at the same place.
     """
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
+    # Any pip reads the same files and variables; Debian's python3 may have none.
+    for python in (sys.executable, str(ROOT / ".venv" / "bin" / "python")):
+        try:
+            result = subprocess.run(
+                [python, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+            )
+        except OSError:
+            continue
+        if result.returncode == 0:
+            break
+    else:
+        print("  no pip on this machine to read its configuration: the build uses pip's defaults")
         return "", []
     from_files: dict[str, dict[str, str]] = {}
     from_env: dict[str, str] = {}
