@@ -4,10 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check-deploy bench clean
+.PHONY: help run test lint format check-deploy container-test bench clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under prod
 	DJANGO_ALLOWED_HOSTS=nebula.example.com NEBULA_TABLE_PREFIX=nebula-prod- AWS_REGION=eu-west-1 \
 	EMAIL_HOST=email-smtp.eu-west-1.amazonaws.com DEFAULT_FROM_EMAIL=no-reply@nebula.example.com \
 	$(PY) manage.py check --deploy --fail-level WARNING
+
+# Needs root and podman (ecs/install-container-tools.sh); the standard library only, no venv.
+container-test:  ## build the Dockerfile with podman and check the running container
+	$(PYTHON) ecs/container_test.py $(ARGS)
 
 clean:  ## remove the virtualenv and caches (keeps local data in .local/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
