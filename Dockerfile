@@ -67,6 +67,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=nebula.settings.production \
     NEBULA_STATIC_ROOT=/app/staticfiles \
     PORT=8000
+# Freed password-hash memory goes back to the system at once, so the bounded
+# Argon2 concurrency bounds a worker's memory (docs/operations.md, "Memory").
+ENV MALLOC_MMAP_THRESHOLD_=131072
 
 # The same base, plus the nebula user (the builder's only change to these files).
 COPY --from=builder /etc/passwd /etc/group /etc/
