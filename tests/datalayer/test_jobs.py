@@ -205,6 +205,15 @@ def test_job_get_returns_none_for_an_unknown_id() -> None:
     assert job_get(job_id="0" * 32) is None
 
 
+def test_reading_a_job_costs_one_dynamodb_call() -> None:
+    job = _new()
+
+    with counting_calls() as calls:
+        assert job_get(job_id=job.id).attribute_values == job.attribute_values
+
+    assert calls.operations == ["GetItem"]
+
+
 @pytest.mark.parametrize("job_id", ["../../etc", "0" * 31, "A" * 32, ""])
 def test_a_malformed_job_id_is_no_job_and_costs_no_dynamodb_call(job_id: str) -> None:
     with counting_calls() as calls:
@@ -335,7 +344,9 @@ def test_owner_lists_are_newest_first_across_pages_and_only_the_owners() -> None
 
     seen, cursor, pages = [], None, 0
     while True:
-        page, cursor = jobs_for_owner(owner_id=OWNER, limit=2, cursor=cursor)
+        with counting_calls() as calls:
+            page, cursor = jobs_for_owner(owner_id=OWNER, limit=2, cursor=cursor)
+        assert calls.total == 1
         pages += 1
         seen += [job.id for job in page]
         if cursor is None:
