@@ -1,7 +1,9 @@
 """The job record: idempotent creation, legal and refused moves, pages, and the sweep."""
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -31,10 +33,16 @@ OWNER = "a" * 32
 OTHER = "b" * 32
 
 
+@functools.cache
+def _client() -> Any:
+    # One client for the module: each botocore client is a heap of objects in reference
+    # cycles, and dozens of them left for the garbage collector slow the timing tests after.
+    return boto3.client("dynamodb", region_name="eu-west-1")
+
+
 def _stored(job_id: str) -> dict | None:
     """Return the raw item as DynamoDB holds it (not through the model)."""
-    client = boto3.client("dynamodb", region_name="eu-west-1")
-    answer = client.get_item(
+    answer = _client().get_item(
         TableName=Job.Meta.table_name, Key={"id": {"S": job_id}}, ConsistentRead=True
     )
     return answer.get("Item")
