@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts import selectors, services
-from accounts.models import User
+from accounts.models import Session, User
 from accounts.ratelimits import login_failure_budget
 from accounts.session_keys import stored_id
 from nebula.email_addresses import InvalidEmailError
@@ -121,3 +121,50 @@ def test_changing_the_password_of_a_deleted_user_brings_nothing_back(user) -> No
         services.user_change_password(user=user, password=NEW_PASSWORD)
 
     assert User.count() == 0
+
+
+# --- operators' and admins' account actions ------------------------------------------
+
+
+def test_a_user_created_without_a_password_cannot_sign_in() -> None:
+    ann = services.user_create(email="ann@example.com", password=None)
+
+    assert not selectors.user_get(user_id=ann.id).has_usable_password()
+    assert log_in(Client(), password="").status_code == 200
+
+
+def test_setting_active_as_a_staff_member_is_refused_for_a_staff_account(make_user) -> None:
+    staff = make_user(email="staff@example.com", is_staff=True)
+    other = make_user(email="other@example.com", is_staff=True)
+
+    with pytest.raises(services.AdminActionRefusedError):
+        services.user_set_active(user=other, active=False, actor=staff)
+
+    assert selectors.user_get(user_id=other.id).is_active
+
+
+def test_setting_active_as_an_operator_may_deactivate_a_superuser(superuser) -> None:
+    change = services.user_set_active(user=superuser, active=False)
+
+    assert change == services.ActiveChange(changed=True, sessions_ended=0)
+    assert not selectors.user_get(user_id=superuser.id).is_active
+
+
+def test_setting_active_on_a_deleted_user_brings_nothing_back(user) -> None:
+    services.user_delete(user=user)
+
+    with pytest.raises(services.UserGoneError):
+        services.user_set_active(user=user, active=False)
+
+    assert selectors.user_get(user_id=user.id) is None
+
+
+def test_ending_everyones_sessions_ends_anonymous_ones_too(user) -> None:
+    signed_in, anonymous = Client(), Client()
+    log_in(signed_in)
+    anonymous.post("/accounts/login/", {"email": "x@example.com", "password": "wrong"})
+
+    ended = services.session_end_everyone()
+
+    assert ended >= 1
+    assert list(Session.scan()) == []
