@@ -110,7 +110,7 @@ class Command(BaseCommand):
                 f"{path} is not UTF-8: byte 0x{data[exc.start]:02x} on line {line}; "
                 "save it as UTF-8 CSV and try again"
             ) from exc
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         rows = []
         try:
             try:
