@@ -2,6 +2,10 @@
 
 import csv
 import io
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,7 @@ from accounts.management.usercsv import EXPORT_COLUMNS
 from accounts.models import User
 from nebula.dynamo.calls import counting_calls
 from tests.accounts.conftest import PASSWORD, log_in
-from tests.support import manage
+from tests.support import ROOT, manage
 
 
 class _Terminal(io.StringIO):
@@ -302,3 +306,29 @@ def test_the_progress_bar_shows_only_on_a_terminal(tmp_path) -> None:
     assert "2/2" in terminal.getvalue()
     assert "\r" not in plain
     assert "[" not in plain
+
+
+def test_the_progress_bar_draws_on_a_real_terminal_and_never_in_a_pipe(tmp_path) -> None:
+    path = _csv(tmp_path, GOOD)
+    leader, follower = pty.openpty()
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "importusers", str(path)],
+            cwd=ROOT,
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=True,
+        )
+        on_terminal = os.read(leader, 65536).decode()
+    finally:
+        os.close(follower)
+        os.close(leader)
+    in_a_pipe = manage("importusers", str(path))
+
+    assert "\r[" in on_terminal
+    assert "2/2" in on_terminal
+    assert "2 created, 0 skipped (already exists), 0 rejected." in on_terminal
+    assert in_a_pipe.returncode == 0
+    assert "[" not in in_a_pipe.stdout
+    assert "\r" not in in_a_pipe.stdout

@@ -68,7 +68,7 @@ class Command(BaseCommand):
         counts = dict.fromkeys((CREATED, SKIPPED, REJECTED), 0)
         rejected: list[int] = []
         first_line: dict[str, int] = {}
-        bar = ProgressBar(self.stdout, len(rows))
+        bar = self._bar = ProgressBar(self.stdout, len(rows))
         with unreachable_as_command_error():
             for done, (line, row) in enumerate(rows):
                 bar.update(done)
@@ -144,6 +144,7 @@ class Command(BaseCommand):
             return SKIPPED, f"skipped: {new.email} already has an account"
         if dry_run:
             return CREATED, f"would create {new.email}"
+        self._bar.clear()  # the service logs the import: on a new line, not after the bar
         try:
             services.user_import(
                 email=new.email,
