@@ -207,10 +207,10 @@ def user_list(
 ) -> UserPage:
     """Return up to ``limit`` users from ``cursor`` on, in the table's (unsorted) order.
 
-    A ``Scan`` read ``USER_SCAN_PAGE_SIZE`` items at a time, filters applied by
-    DynamoDB: for operators' commands and the admin, never a request a visitor
-    makes. The cursor is opaque (DynamoDB's ``LastEvaluatedKey``); a bad one
-    raises :class:`InvalidCursorError`.
+    A ``Scan`` reading ``USER_SCAN_PAGE_SIZE`` items per call (the filters are
+    applied by DynamoDB after reading, so each call costs a full page): for
+    operators' commands, never a request path. The cursor is opaque (DynamoDB's
+    ``LastEvaluatedKey``); a bad one raises :class:`InvalidCursorError`.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")

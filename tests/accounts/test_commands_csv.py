@@ -98,6 +98,26 @@ def test_export_into_a_missing_directory_exits_1_in_one_line(tmp_path) -> None:
     )
 
 
+def test_export_onto_a_directory_exits_1_in_one_line_and_leaves_nothing(tmp_path) -> None:
+    (tmp_path / "users.csv").mkdir()
+
+    with pytest.raises(CommandError, match=r"^cannot write .*users.csv: Is a directory$"):
+        _command("exportusers", "-o", str(tmp_path / "users.csv"))
+
+    assert [path.name for path in tmp_path.iterdir()] == ["users.csv"]
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [("exportusers", "no password hashes"), ("importusers", "new accounts get no password")],
+)
+def test_help_says_what_the_csv_holds(command, says) -> None:
+    result = manage(command, "--help")
+
+    assert result.returncode == 0
+    assert says in " ".join(result.stdout.split())
+
+
 def test_export_as_manage_py_writes_csv_to_stdout(make_user) -> None:
     make_user(email="ann@example.com")
 

@@ -59,6 +59,9 @@ class Command(BaseCommand):
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
                 count = self._write(out, progress=True)
             Path(temporary).replace(path)
+        except OSError as exc:
+            Path(temporary).unlink(missing_ok=True)
+            raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise

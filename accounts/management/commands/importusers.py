@@ -53,6 +53,8 @@ class Command(BaseCommand):
         "rows rejected with the reason; new accounts get no password (their owners reset it)."
     )
 
+    _bar: ProgressBar
+
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("path", metavar="FILE", help="The CSV file to read.")
         parser.add_argument(

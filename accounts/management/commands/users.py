@@ -12,6 +12,7 @@ memory stays at one page whatever the table's size, and ``--limit`` with
 """
 
 import sys
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -41,7 +42,7 @@ def _flags(user: User) -> str:
     return ",".join(flags) or "-"
 
 
-def _when(value: Any) -> str:
+def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else "never"
 
 
