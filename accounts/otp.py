@@ -36,7 +36,7 @@ DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_CODE_BYTES = 10  # 80 bits: 16 base32 characters
 
-_TOTP_CODE_RE = re.compile(rf"\d{{{DIGITS}}}")
+_TOTP_CODE_RE = re.compile(rf"[0-9]{{{DIGITS}}}")
 _RECOVERY_CODE_RE = re.compile(r"[a-z2-7]{16}")
 
 

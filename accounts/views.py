@@ -2,6 +2,7 @@
 
 import functools
 import time
+import urllib.parse
 from collections.abc import Callable
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -411,7 +412,7 @@ def _staff_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable:
 
 def _second_factor_url(name: str, next_url: str) -> str:
     url = reverse(name)
-    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+    return f"{url}?{urllib.parse.urlencode({'next': next_url}, safe='/')}" if next_url else url
 
 
 @sensitive_post_parameters("code")
