@@ -1,5 +1,6 @@
 """The admin's second factor: setting it up, passing it, its limits and its reset."""
 
+import copy
 import json
 import logging
 import re
@@ -144,6 +145,22 @@ def test_the_same_totp_code_is_refused_the_second_time(staff, step) -> None:
     assert replayed.status_code == 400
     assert older.status_code == 400  # inside the drift window, but before the step used
     assert second.get("/admin/").status_code == 302
+
+
+def test_two_sign_ins_racing_with_one_code_pass_once(staff, step, monkeypatch) -> None:
+    from accounts import services
+
+    secret, codes = _set_up(_signed_in(), code_step=step["now"])
+    step["now"] += 1
+    code = pyotp.TOTP(secret).generate_otp(step["now"])
+    # Both requests read the factor before either wrote: the writes' conditions decide.
+    before = selectors.second_factor_get(user_id=staff.id)
+    monkeypatch.setattr(services, "second_factor_get", lambda user_id: copy.deepcopy(before))
+
+    assert services.second_factor_verify(user=staff, code=code) == "totp"
+    assert services.second_factor_verify(user=staff, code=code) is None
+    assert services.second_factor_verify(user=staff, code=codes[0]) == "recovery"
+    assert services.second_factor_verify(user=staff, code=codes[0]) is None
 
 
 def test_codes_from_a_step_either_side_of_now_pass(staff, step) -> None:
