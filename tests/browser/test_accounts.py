@@ -119,6 +119,35 @@ def test_staff_use_the_admin_to_find_and_deactivate_a_user(page_at, site_url) ->
     assert not selectors.user_get(user_id=gus.id).is_active
 
 
+def test_a_superuser_resets_a_staff_members_second_factor(page_at, site_url) -> None:
+    import pyotp
+
+    from accounts import otp, selectors, services
+
+    services.user_create(
+        email="root@example.com", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+    helper = services.user_create(email="helper@example.com", password=PASSWORD, is_staff=True)
+    factor = services.second_factor_begin(user=helper)
+    secret, _ = otp.decrypt_secret(factor.secret)
+    services.second_factor_confirm(user=helper, code=pyotp.TOTP(secret).now())
+    page = page_at(DESKTOP)
+    page.goto(site_url + f"/admin/accounts/users/{helper.id}/")
+    page.get_by_label("Email address").fill("root@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    set_up_second_factor(page)
+    page.wait_for_url(f"**/admin/accounts/users/{helper.id}/")
+    assert page.get_by_text("10 recovery codes left").is_visible()
+    screenshot(page, "admin-staff-user-desktop")
+
+    page.get_by_role("button", name="Reset the second factor").click()
+
+    assert page.get_by_text("Reset the second factor of helper@example.com").is_visible()
+    assert page.get_by_text("not set up: asked at the next admin visit").is_visible()
+    assert selectors.second_factor_get(user_id=helper.id) is None
+
+
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 def test_staff_set_up_the_second_factor_then_pass_it_with_a_recovery_code(
     page_at, site_url, size
