@@ -132,7 +132,7 @@ def main() -> int:
             ),
         ),
         ("cfn-guard, project rules", guard),
-        ("hadolint, Dockerfile", lambda: run(BIN / "hadolint", "Dockerfile")),
+        ("hadolint, Dockerfile", lambda: run(BIN / "hadolint", "--no-color", "Dockerfile")),
     ]
     started = time.monotonic()
     results = [(f"SAM expansion ({', '.join(t.name for t in sam)})", *timed(expand))]
