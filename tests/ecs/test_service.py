@@ -6,6 +6,7 @@ the load balancer and the container; a failing deployment rolls back; the
 service scales on CPU and on requests per task.
 """
 
+import ast
 import re
 from typing import Any
 
@@ -51,6 +52,7 @@ def test_the_web_container_gets_its_secrets_from_secrets_manager() -> None:
     secrets = {s["Name"]: s["ValueFrom"] for s in _web_container()["Secrets"]}
     assert secrets == {
         "DJANGO_SECRET_KEY": {"Ref": "SecretKeySecretArn"},
+        "NEBULA_OTP_ENCRYPTION_KEY": {"Ref": "OtpKeySecretArn"},
         "EMAIL_HOST_USER": {"Fn::Sub": "${SmtpSecretArn}:username::"},
         "EMAIL_HOST_PASSWORD": {"Fn::Sub": "${SmtpSecretArn}:password::"},
     }
@@ -99,3 +101,21 @@ def test_every_container_logs_to_a_log_group_with_a_retention() -> None:
         assert logs["LogDriver"] == "awslogs"
         group = logs["Options"]["awslogs-group"]["Ref"]
         assert "RetentionInDays" in groups[group]["Properties"]
+
+
+def _production_required() -> set[str]:
+    """Return production settings' REQUIRED names (importing them would refuse to start)."""
+    source = (cfn.ROOT / "nebula" / "settings" / "production.py").read_text()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "REQUIRED":
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("nebula/settings/production.py has no REQUIRED")
+
+
+def test_every_variable_production_requires_is_given_to_every_container() -> None:
+    required = _production_required()
+    assert "DJANGO_SECRET_KEY" in required
+    for container in _containers():
+        given = {v["Name"] for v in container.get("Environment", [])}
+        given |= {s["Name"] for s in container.get("Secrets", [])}
+        assert required - given == set(), container["Name"]
