@@ -13,7 +13,7 @@ from nebula.dynamo.models import connection
 from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys
-from .models import EmailClaim, Session, User, is_user_id
+from .models import EmailClaim, SecondFactor, Session, User, is_user_id
 from .useragent import describe_device
 
 
@@ -227,3 +227,11 @@ def user_list(
     )
     users = list(results)
     return UserPage(users=users, cursor=_encode_cursor(results.last_evaluated_key))
+
+
+def second_factor_get(*, user_id: str) -> SecondFactor | None:
+    """Return the user's second factor (confirmed or still being set up), or None."""
+    try:
+        return SecondFactor.get(user_id, consistent_read=True)
+    except SecondFactor.DoesNotExist:
+        return None

@@ -7,9 +7,11 @@ import boto3
 import pytest
 from django.core.management import CommandError, call_command
 
+from nebula.dynamo.models import registered_models
 from tests.support import manage
 
 SESSIONS = "nebula-test-sessions"
+TABLES = len(registered_models())
 
 
 def _client():
@@ -48,25 +50,33 @@ def test_status_after_migrate_says_every_table_matches() -> None:
         "  items: about 0 (approximate: DynamoDB refreshes this count about every six hours)",
         "  indexes: by-user (ACTIVE)",
         "  TTL: enabled on expires",
-        "  point-in-time recovery: disabled",
+        "  point-in-time recovery: enabled",
         "  matches what migrate would create",
     ]
     assert "  indexes: none" in _section(out, "nebula-test-users")
     assert "  TTL: disabled" in _section(out, "nebula-test-users")
-    assert out.splitlines()[-1] == "All 4 tables match what migrate would create."
+    assert out.splitlines()[-1] == f"All {TABLES} tables match what migrate would create."
 
 
-def test_status_shows_the_approximate_item_count_and_point_in_time_recovery() -> None:
+def test_status_shows_the_approximate_item_count() -> None:
     _client().put_item(TableName="nebula-test-cache", Item={"key": {"S": ":1:a"}})
+
+    section = _section(_status(), "nebula-test-cache")
+
+    assert section[1].startswith("  items: about 1 (approximate")
+
+
+def test_status_after_turning_point_in_time_recovery_off_says_what_differs() -> None:
     _client().update_continuous_backups(
         TableName="nebula-test-users",
-        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
     )
 
-    out = _status()
+    out, _ = _failing_status()
 
-    assert _section(out, "nebula-test-cache")[1].startswith("  items: about 1 (approximate")
-    assert "  point-in-time recovery: enabled" in _section(out, "nebula-test-users")
+    section = _section(out, "nebula-test-users")
+    assert "  point-in-time recovery: disabled" in section
+    assert "    - migrate would change: point-in-time recovery enabled" in section
 
 
 def test_status_after_dropping_an_index_says_what_differs_and_fails() -> None:
@@ -79,11 +89,13 @@ def test_status_after_dropping_an_index_says_what_differs_and_fails() -> None:
     assert _section(out, SESSIONS)[2:] == [
         "  indexes: none",
         "  TTL: enabled on expires",
-        "  point-in-time recovery: disabled",
+        "  point-in-time recovery: enabled",
         "  differs from what migrate would create:",
         "    - migrate would change: index by-user added",
     ]
-    assert error == (f"1 of 4 tables differ from what migrate would create ({SESSIONS}); see above")
+    assert error == (
+        f"1 of {TABLES} tables differ from what migrate would create ({SESSIONS}); see above"
+    )
     call_command("migrate", stdout=io.StringIO())
     assert "  matches what migrate would create" in _section(_status(), SESSIONS)
 
@@ -129,7 +141,7 @@ def test_status_lists_a_missing_table() -> None:
         "nebula-test-cache: missing",
         "  - missing: migrate would create it",
     ]
-    assert error.startswith("1 of 4 tables differ")
+    assert error.startswith(f"1 of {TABLES} tables differ")
 
 
 def test_status_changes_nothing() -> None:
@@ -152,10 +164,11 @@ def test_status_exit_statuses_as_manage_py() -> None:
     )
 
     assert matching.returncode == 0, matching.stderr
-    assert matching.stdout.splitlines()[-1] == "All 4 tables match what migrate would create."
+    last = matching.stdout.splitlines()[-1]
+    assert last == f"All {TABLES} tables match what migrate would create."
     assert differing.returncode == 1
     assert differing.stderr.strip().splitlines() == [
-        "CommandError: 1 of 4 tables differ from what migrate would create "
+        f"CommandError: 1 of {TABLES} tables differ from what migrate would create "
         "(nebula-test-cache); see above"
     ]
     assert unreachable.returncode == 1
