@@ -1,8 +1,11 @@
 """Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -10,7 +13,7 @@ from datalayer.models import connection
 from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys
-from .models import EmailClaim, Session, User
+from .models import EmailClaim, SecondFactor, Session, User, is_user_id
 from .useragent import describe_device
 
 
@@ -145,3 +148,90 @@ def session_rows_for_user(*, user_id: str, current_key: str | None = None) -> li
     ]
     # A stable sort keeps "most recently seen first" among the others.
     return sorted(rows, key=lambda row: not row.is_current)
+
+
+def user_find(*, identifier: str) -> User | None:
+    """Return the user named by an id (32 hex characters) or an email address, or None."""
+    identifier = identifier.strip()
+    if is_user_id(identifier):
+        return user_get(user_id=identifier)
+    return user_get_by_email(email=identifier)
+
+
+class InvalidCursorError(ValueError):
+    """The cursor was not made by :func:`user_list`."""
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of users and the cursor of the next one (None: this was the last)."""
+
+    users: list[User]
+    cursor: str | None
+
+
+# Items DynamoDB reads per Scan call: bounds memory whatever the table's size.
+USER_SCAN_PAGE_SIZE = 100
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidCursorError(cursor) from exc
+    # The users table's key is its id: anything else did not come from user_list.
+    if not (
+        isinstance(key, dict)
+        and set(key) == {"id"}
+        and isinstance(key["id"], dict)
+        and set(key["id"]) == {"S"}
+        and isinstance(key["id"]["S"], str)
+        and is_user_id(key["id"]["S"])
+    ):
+        raise InvalidCursorError(cursor)
+    return key
+
+
+def user_list(
+    *,
+    limit: int,
+    cursor: str | None = None,
+    staff_only: bool = False,
+    inactive_only: bool = False,
+) -> UserPage:
+    """Return up to ``limit`` users from ``cursor`` on, in the table's (unsorted) order.
+
+    A ``Scan`` reading ``USER_SCAN_PAGE_SIZE`` items per call (the filters are
+    applied by DynamoDB after reading, so each call costs a full page): for
+    operators' commands, never a request path. The cursor is opaque (DynamoDB's
+    ``LastEvaluatedKey``); a bad one raises :class:`InvalidCursorError`.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    condition = None
+    if staff_only:
+        condition &= User.is_staff == True  # noqa: E712
+    if inactive_only:
+        condition &= User.is_active == False  # noqa: E712
+    results = User.scan(
+        condition,
+        limit=limit,
+        last_evaluated_key=_decode_cursor(cursor) if cursor else None,
+        page_size=USER_SCAN_PAGE_SIZE,
+    )
+    users = list(results)
+    return UserPage(users=users, cursor=_encode_cursor(results.last_evaluated_key))
+
+
+def second_factor_get(*, user_id: str) -> SecondFactor | None:
+    """Return the user's second factor (confirmed or still being set up), or None."""
+    try:
+        return SecondFactor.get(user_id, consistent_read=True)
+    except SecondFactor.DoesNotExist:
+        return None

@@ -4,16 +4,18 @@ Errors a person can act on are raised as the exceptions below; views turn them
 into form errors. DynamoDB outages propagate and become the 503 page.
 """
 
+import logging
 import random
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.dispatch import Signal
 from django.utils import timezone
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -22,10 +24,14 @@ from datalayer.models import connection
 from nebula.email_addresses import canonical_email
 from nebula.validators import validate_one_line_text
 
-from . import session_keys
-from .models import EmailClaim, Session, User
+from . import otp, session_keys
+from .models import EmailClaim, SecondFactor, Session, User
 from .ratelimits import login_failures_clear
-from .selectors import normalize_email, session_list_for_user
+from .selectors import normalize_email, second_factor_get, session_list_for_user
+
+logger = logging.getLogger(__name__)
+
+logger = logging.getLogger(__name__)
 
 # Other apps connect here to remove what a user owns; each receiver returns a
 # short description of what it removed ("3 jobs"), or None.
@@ -48,6 +54,10 @@ class UserGoneError(Exception):
 
 class AdminActionRefusedError(PermissionDenied):
     """The acting admin may not do this to this account; the message says why."""
+
+
+class SecondFactorStateError(Exception):
+    """The second factor is not in the state this step needs (enrolled already, or not yet)."""
 
 
 # A transaction that meets another one on the same item is cancelled with
@@ -98,17 +108,19 @@ def _update_user(user_id: str, actions: list[Action]) -> None:
 def user_create(
     *,
     email: str,
-    password: str,
+    password: str | None,
     display_name: str = "",
     is_staff: bool = False,
     is_superuser: bool = False,
     email_verified: bool = False,
+    is_active: bool = True,
 ) -> User:
     """Create a user and claim the address in one transaction: both or neither.
 
     The address is stored canonical (``nebula.email_addresses``); one that
     cannot be raises ``InvalidEmailError``, a display name with control
-    characters ``ValidationError``: forms refuse both first.
+    characters ``ValidationError``: forms refuse both first. A ``password`` of
+    None makes an unusable one: the person sets theirs with a password reset.
     """
     email = canonical_email(email)
     validate_one_line_text(display_name)
@@ -119,6 +131,7 @@ def user_create(
         is_staff=is_staff,
         is_superuser=is_superuser,
         email_verified=email_verified,
+        is_active=is_active,
         date_joined=timezone.now(),
     )
     user.set_password(password)
@@ -338,8 +351,90 @@ def user_admin_end_sessions(*, actor: User, user: User) -> int:
     return session_end_all(user_id=user.id)
 
 
+def _actor_label(actor: User | None) -> str:
+    return f"admin {actor.id}" if actor is not None else "an operator (manage.py)"
+
+
+@dataclass(frozen=True)
+class ActiveChange:
+    """What :func:`user_set_active` did."""
+
+    changed: bool
+    sessions_ended: int
+
+
+def user_set_active(*, user: User, active: bool, actor: User | None = None) -> ActiveChange:
+    """Activate or deactivate ``user``; deactivating ends every session of theirs at once.
+
+    ``actor`` is the admin doing it (:func:`user_admin_refusal` applies); None
+    means an operator on the command line, who may act on any account. Asking
+    for the state the user is already in writes nothing (deactivating still ends
+    any session left): safe to run twice. Raises ``UserGoneError`` if the user
+    was deleted meanwhile.
+    """
+    if actor is not None:
+        _refuse_unless_allowed(actor=actor, user=user)
+    changed = user.is_active != active
+    if changed:
+        # The version moves too: an admin form opened before this must not undo it.
+        _update_user(user.id, [User.is_active.set(active), User.version.add(1)])
+        user.is_active = active
+        if user.version is not None:
+            user.version += 1
+    ended = 0 if active else session_end_all(user_id=user.id)
+    state = "active" if active else "inactive"
+    logger.info(
+        "user %s %s by %s; %d sessions ended",
+        user.id,
+        f"made {state}" if changed else f"already {state}, asked again",
+        _actor_label(actor),
+        ended,
+    )
+    return ActiveChange(changed=changed, sessions_ended=ended)
+
+
+def user_end_sessions(*, user: User, actor: User | None = None) -> int:
+    """End every session of ``user``; return how many ended.
+
+    ``actor`` as for :func:`user_set_active` (None: an operator on the command line).
+    """
+    if actor is not None:
+        _refuse_unless_allowed(actor=actor, user=user)
+    ended = session_end_all(user_id=user.id)
+    logger.info("%s ended %d sessions of user %s", _actor_label(actor), ended, user.id)
+    return ended
+
+
+def user_import(
+    *,
+    email: str,
+    display_name: str = "",
+    is_active: bool = True,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    email_verified: bool = False,
+) -> User:
+    """Create a user for an operator's import (``manage.py importusers``).
+
+    The account gets an unusable password: its owner sets one with "Forgot your
+    password?" (the reset mail goes to the imported address). Raises
+    ``EmailTakenError`` when the address is in use, as :func:`user_create` does.
+    """
+    user = user_create(
+        email=email,
+        password=None,
+        display_name=display_name,
+        is_active=is_active,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+        email_verified=email_verified,
+    )
+    logger.info("user %s imported by %s", user.id, _actor_label(None))
+    return user
+
+
 def user_delete(*, user: User) -> list[str]:
-    """Delete the user, the address claim and every session; say what was removed."""
+    """Delete the user, their address claim, second factor and sessions; say what was removed."""
     sessions = session_list_for_user(user_id=user.id)
 
     def write(transaction: TransactWrite) -> None:
@@ -347,6 +442,7 @@ def user_delete(*, user: User) -> list[str]:
         transaction.delete(
             EmailClaim(normalize_email(user.email)), condition=EmailClaim.user_id == user.id
         )
+        transaction.delete(SecondFactor(user.id))
 
     _transact(write)
     removed = ["your account and profile", f"your email address {user.email}"]
@@ -448,3 +544,153 @@ def session_delete_expired() -> int:
             batch.delete(session)
             count += 1
     return count
+
+
+def session_end_everyone() -> int:
+    """End every session there is, signed in or not; return how many ended.
+
+    A Scan: for the operator's ``manage.py users endsessions --all``, never a request.
+    """
+    count = 0
+    with Session.batch_write() as batch:
+        for session in Session.scan(page_size=100):
+            batch.delete(session)
+            count += 1
+    logger.info("%s ended every session: %d", _actor_label(None), count)
+    return count
+
+
+def second_factor_begin(*, user: User) -> SecondFactor:
+    """Return the user's second factor being set up, making one with a new secret if none exists.
+
+    Raises ``SecondFactorStateError`` once a factor is confirmed: replacing it
+    takes a superuser's reset, never the password alone.
+    """
+    factor = second_factor_get(user_id=user.id)
+    if factor is None:
+        factor = SecondFactor(
+            user.id, secret=otp.encrypt_secret(otp.new_secret()), created=timezone.now()
+        )
+        try:
+            factor.save(condition=SecondFactor.user_id.does_not_exist())
+        except PutError as exc:
+            if not _condition_failed(exc):
+                raise
+            # Another tab began at the same moment: show everyone the same secret.
+            factor = second_factor_get(user_id=user.id)
+            if factor is None:
+                raise ConcurrentEditError from exc
+    if factor.confirmed:
+        raise SecondFactorStateError("a second factor is already set up")
+    return factor
+
+
+def second_factor_confirm(*, user: User, code: str) -> list[str] | None:
+    """Activate the factor being set up if ``code`` is its current code.
+
+    Return the new recovery codes (shown once, stored hashed), or None if the code
+    is wrong. Raises ``SecondFactorStateError`` if no factor is being set up, and
+    ``ConcurrentEditError`` if it changed meanwhile (confirmed or reset elsewhere).
+    """
+    factor = second_factor_get(user_id=user.id)
+    if factor is None or factor.confirmed:
+        raise SecondFactorStateError("no second factor is being set up")
+    secret, _stale = otp.decrypt_secret(factor.secret)
+    step = otp.totp_matching_step(secret, otp.normalize_code(code))
+    if step is None:
+        return None
+    codes = otp.new_recovery_codes()
+    now = timezone.now()
+    try:
+        factor.update(
+            actions=[
+                SecondFactor.confirmed.set(True),
+                SecondFactor.confirmed_at.set(now),
+                SecondFactor.last_used.set(now),
+                SecondFactor.last_step.set(step),
+                SecondFactor.recovery_codes.set(
+                    {otp.recovery_code_hash(user_id=user.id, code=c) for c in codes}
+                ),
+                SecondFactor.secret.set(otp.encrypt_secret(secret)),
+            ],
+            # The very secret the person saw, still unconfirmed.
+            condition=(SecondFactor.confirmed == False)  # noqa: E712
+            & (SecondFactor.secret == factor.secret),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise ConcurrentEditError from exc
+        raise
+    logger.info("user %s set up a second factor", user.id)
+    return codes
+
+
+def second_factor_verify(*, user: User, code: str) -> str | None:
+    """Check a TOTP or recovery code against the user's confirmed factor; each works once.
+
+    Return which kind of code passed (``"totp"`` or ``"recovery"``), or None if it
+    was wrong or already used. A TOTP time step is recorded with a condition that
+    it is newer than the last one, and a recovery code is removed with a condition
+    that it is still there: two requests racing with one code cannot both pass.
+    """
+    factor = second_factor_get(user_id=user.id)
+    if factor is None or not factor.confirmed:
+        return None
+    code = otp.normalize_code(code)
+    now = timezone.now()
+    if otp.is_totp_code(code):
+        try:
+            secret, stale = otp.decrypt_secret(factor.secret)
+        except otp.UndecryptableSecretError:
+            # Recovery codes (hashed, not encrypted) still work; the operator must act.
+            logger.exception("second factor of user %s: secret not decryptable", user.id)
+            return None
+        step = otp.totp_matching_step(secret, code, after_step=factor.last_step)
+        if step is None:
+            return None
+        actions = [SecondFactor.last_step.set(step), SecondFactor.last_used.set(now)]
+        if stale:
+            actions.append(SecondFactor.secret.set(otp.encrypt_secret(secret)))
+        condition = (SecondFactor.confirmed == True) & (SecondFactor.last_step < step)  # noqa: E712
+        kind = "totp"
+    elif otp.is_recovery_code(code):
+        hashed = otp.recovery_code_hash(user_id=user.id, code=code)
+        actions = [SecondFactor.recovery_codes.delete({hashed}), SecondFactor.last_used.set(now)]
+        condition = (SecondFactor.confirmed == True) & SecondFactor.recovery_codes.contains(  # noqa: E712
+            hashed
+        )
+        kind = "recovery"
+    else:
+        return None
+    try:
+        factor.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return None
+        raise
+    if kind == "recovery":
+        logger.info("user %s used a recovery code; %d left", user.id, factor.recovery_codes_left)
+    return kind
+
+
+def second_factor_reset(*, actor: User, user: User) -> bool:
+    """Delete ``user``'s second factor and end their sessions; False if they had none.
+
+    Only a superuser may, and not their own (another superuser does that). The
+    person sets up a new factor at their next admin visit.
+    """
+    if not actor.is_superuser:
+        raise AdminActionRefusedError("Only a superuser may reset a second factor.")
+    if actor.id == user.id:
+        raise AdminActionRefusedError("Another superuser must reset your own second factor.")
+    try:
+        SecondFactor(user.id).delete(condition=SecondFactor.user_id.exists())
+    except DeleteError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    # Sessions that passed the old factor must not outlive it.
+    session_end_all(user_id=user.id)
+    # Audit: the one place this action is recorded (nebula/audit.py will take it over).
+    logger.info("admin %s reset the second factor of user %s", actor.id, user.id)
+    return True

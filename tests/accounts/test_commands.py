@@ -144,6 +144,27 @@ def test_createsuperuser_noinput_refuses_in_one_line(env, message) -> None:
     assert selectors.user_get_by_email(email="root@example.com") is None
 
 
+def test_createsuperuser_refuses_an_address_without_a_canonical_form(monkeypatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", NEW_PASSWORD)
+
+    with pytest.raises(CommandError, match=r"^Error: .+") as refused:
+        call_command("createsuperuser", "--noinput", "--email", "root@stra\u00dfe.de")
+
+    assert "\n" not in str(refused.value)
+    assert selectors.user_get_by_email(email="root@stra\u00dfe.de") is None
+
+
+def test_createsuperuser_stores_the_canonical_address(monkeypatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", NEW_PASSWORD)
+
+    call_command("createsuperuser", "--noinput", "--email", "Root@EXA\u00adMPLE.com")
+
+    user = selectors.user_get_by_email(email="root@example.com")
+    assert user is not None
+    assert user.email == "Root@example.com"
+    assert user.is_superuser
+
+
 @pytest.mark.parametrize("command", ["createsuperuser", "changepassword"])
 def test_manage_py_runs_the_accounts_commands(command) -> None:
     result = manage(command, "--help")
@@ -188,3 +209,37 @@ def test_changepassword_for_an_unknown_address_exits_1_in_one_line() -> None:
 
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: user 'nobody@example.com' does not exist"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["changepassword", "ann@example.com"],
+        ["createsuperuser", "--noinput", "--email", "root@example.com"],
+        ["clearsessions"],
+    ],
+    ids=["changepassword", "createsuperuser", "clearsessions"],
+)
+def test_dynamodb_unreachable_is_one_line_and_exit_status_1(args) -> None:
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+        "DJANGO_SUPERUSER_PASSWORD": NEW_PASSWORD,
+    }
+
+    result = manage(*args, env=env)
+
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("CommandError: DynamoDB is unreachable: ")
+
+
+def test_clearsessions_still_deletes_expired_sessions(signed_in) -> None:
+    from accounts.models import Session
+
+    [session] = list(Session.scan())
+    Session(session.id).update(actions=[Session.expires.set(session.created)])
+
+    _run("clearsessions")
+
+    assert list(Session.scan()) == []
