@@ -169,6 +169,7 @@ def test_the_audit_page_filters_by_actor_and_by_entity(root) -> None:
     assert b"user.delete" not in by_entity
     assert b"No entries for this filter" in by_both.content
     assert "<code>n</code>: 0 → 1" in everything
+    assert 'href="/admin/accounts/users/u1/">open</a>' in everything  # accounts' entity_urls
 
 
 def test_the_audit_page_follows_next_until_the_end(root, monkeypatch) -> None:
