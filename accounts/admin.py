@@ -69,7 +69,7 @@ class UserAdminForm(NebulaForm):
     is_active = django_forms.BooleanField(
         label="Active",
         required=False,
-        help_text="Unticking signs the user out everywhere at their next request.",
+        help_text="Unticking ends every session of the user at once.",
     )
     email_verified = django_forms.BooleanField(label="Email verified", required=False)
     is_staff = django_forms.BooleanField(label="Staff (may use this admin)", required=False)
@@ -155,7 +155,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         first_url=_query(request.GET, cursor=None) if request.GET.get("cursor") else None,
         filter_specs=_filter_links(request.GET),
         has_active_filters=any(request.GET.get(name) for name in FILTERS),
-        scanning=bool(form.is_valid() and not not_found),
+        scanning=status == 200 and not not_found,
         page_size=USERS_PER_PAGE,
     )
     return render(request, "admin/accounts/user_list.html", context, status=status)
