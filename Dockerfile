@@ -39,6 +39,7 @@ COPY static ./static
 # in the final image's environment or history, and nothing is signed with them.
 RUN DJANGO_SETTINGS_MODULE=nebula.settings.production \
     DJANGO_SECRET_KEY=build-time-placeholder-for-collectstatic-never-used-to-sign \
+    NEBULA_OTP_ENCRYPTION_KEY=build-time-placeholder-never-used-to-encrypt \
     DJANGO_ALLOWED_HOSTS=build.invalid \
     NEBULA_TABLE_PREFIX=build- \
     AWS_REGION=us-east-1 \

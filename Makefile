@@ -43,6 +43,7 @@ bench: $(VENV)/.dev-installed  ## startup and page timings, side by side (bench/
 check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under production settings
 	DJANGO_SETTINGS_MODULE=nebula.settings.production \
 	DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	NEBULA_OTP_ENCRYPTION_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))') \
 	DJANGO_ALLOWED_HOSTS=nebula.example.com NEBULA_TABLE_PREFIX=nebula-prod- AWS_REGION=eu-west-1 \
 	EMAIL_HOST=email-smtp.eu-west-1.amazonaws.com DEFAULT_FROM_EMAIL=no-reply@nebula.example.com \
 	$(PY) manage.py check --deploy --fail-level WARNING

@@ -239,6 +239,7 @@ def _detail_page(
         sessions=sessions,
         refusal=refusal,
         error=error if error != refusal else None,
+        second_factor=selectors.second_factor_get(user_id=user.id) if user.is_staff else None,
     )
     return render(request, "admin/accounts/user_detail.html", context, status=status)
 
@@ -344,6 +345,21 @@ def user_delete(request: HttpRequest, user_id: str) -> HttpResponse:
     )
 
 
+@require_POST
+def user_second_factor_reset(request: HttpRequest, user_id: str) -> HttpResponse:
+    """Delete a staff member's second factor (superusers only; the service logs it)."""
+    user = _get_user_or_404(user_id)
+    try:
+        reset = services.second_factor_reset(actor=request.user, user=user)
+    except services.AdminActionRefusedError as exc:
+        return _detail_page(request, user, _user_form(request, user), refusal=str(exc), status=403)
+    if reset:
+        messages.success(request, f"Reset the second factor of {user.email}; their sessions ended.")
+    else:
+        messages.info(request, f"{user.email} had no second factor.")
+    return redirect("admin:accounts_user", user_id=user_id)
+
+
 admin.site.register_section(
     AdminSection(
         slug="accounts",
@@ -381,6 +397,11 @@ admin.site.register_section(
                 "users/<str:user_id>/delete/",
                 admin.site.view(user_delete),
                 name="accounts_user_delete",
+            ),
+            path(
+                "users/<str:user_id>/second-factor/reset/",
+                admin.site.view(user_second_factor_reset),
+                name="accounts_user_second_factor_reset",
             ),
         ],
     )

@@ -29,6 +29,8 @@ from django.middleware.csrf import rotate_token
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
+from nebula import second_factor
+
 from . import selectors, services
 from .models import User
 
@@ -43,6 +45,8 @@ def login(request: HttpRequest, user: User, *, remember: bool) -> None:
     if session.get(SESSION_KEY) not in (None, user.pk):
         # Another user's session: start from nothing.
         session.flush()
+    # Every sign-in asks the admin's second factor again.
+    second_factor.clear(session)
     session[SESSION_KEY] = user.pk
     session[BACKEND_SESSION_KEY] = BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()

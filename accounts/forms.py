@@ -176,3 +176,35 @@ class DeleteAccountForm(NebulaForm):
         if not self.user.check_password(password):
             raise forms.ValidationError("That password is not right.")
         return password
+
+
+def _code_field(label: str, *, help_text: str, inputmode: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=40,
+        help_text=help_text,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": inputmode,
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class SecondFactorSetupForm(NebulaForm):
+    code = _code_field(
+        "Code from your app",
+        help_text="The 6 digits your authenticator app shows now.",
+        inputmode="numeric",
+    )
+
+
+class SecondFactorForm(NebulaForm):
+    code = _code_field(
+        "Code",
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        inputmode="text",
+    )

@@ -1,4 +1,4 @@
-"""Accounts tables: users, email claims and sessions (docs/data-model.md).
+"""Accounts tables: users, email claims, sessions and second factors (docs/data-model.md).
 
 The user is a PynamoDB model that quacks like Django's user where Django's auth
 machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
@@ -19,6 +19,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -182,3 +183,27 @@ class Session(NebulaModel):
     def public_id(self) -> str:
         """Name the session in pages and forms without revealing its key."""
         return session_keys.public_id(self.id)
+
+
+class SecondFactor(NebulaModel):
+    """A staff member's TOTP second factor and recovery codes (``accounts.otp``)."""
+
+    class Meta:
+        table_name = "second-factors"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    # Fernet token of the base32 secret: never the secret itself.
+    secret = UnicodeAttribute()
+    # False from enrolment until the first code is confirmed: not yet a factor.
+    confirmed = BooleanAttribute(default=False)
+    # SHA-256 of each unused recovery code; a use removes one (an atomic DELETE).
+    recovery_codes = UnicodeSetAttribute(null=True)
+    # The last TOTP time step used: its code and earlier ones are refused (replay).
+    last_step = NumberAttribute(default=-1)
+    created = UTCDateTimeAttribute()
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    last_used = UTCDateTimeAttribute(null=True)
+
+    @property
+    def recovery_codes_left(self) -> int:
+        return len(self.recovery_codes or ())

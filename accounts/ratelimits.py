@@ -8,6 +8,7 @@ account's budget for untrusted clients (``login_account``). Each attempt holds
 its unit while the password is checked, so simultaneous guesses cannot overrun. So guesses per
 account stay bounded however many addresses an attacker uses, while the owner's
 browser keeps signing in. A completed password reset clears the account's counts.
+A wrong second-factor code spends the user's own budget (``second_factor_attempt``).
 """
 
 from collections.abc import Iterator
@@ -64,6 +65,29 @@ def login_failures_clear(*, email: str, device: str | None = None) -> None:
     _account_budget(email).clear()
     if device:
         Budget("login_device", device).clear()
+
+
+class SecondFactorAttempt:
+    """Whether the attempt inside :func:`second_factor_attempt` failed (a code was refused)."""
+
+    failed = False
+
+
+@contextmanager
+def second_factor_attempt(*, user_id: str) -> Iterator[SecondFactorAttempt]:
+    """Hold one unit of the user's second-factor failure budget; give it back unless it failed.
+
+    Raises ``RateLimited`` (a 429 with ``Retry-After``) before the code is checked
+    once the budget is spent: six digits must not be guessable at request speed.
+    """
+    budget = Budget("second_factor_user", user_id)
+    budget.take()
+    attempt = SecondFactorAttempt()
+    try:
+        yield attempt
+    finally:
+        if not attempt.failed:
+            budget.give_back()
 
 
 login_per_ip = limit("login_ip")

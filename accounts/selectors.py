@@ -12,7 +12,7 @@ from nebula.dynamo.models import connection
 from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys
-from .models import EmailClaim, Session, User, is_user_id
+from .models import EmailClaim, SecondFactor, Session, User, is_user_id
 from .useragent import describe_device
 
 
@@ -202,3 +202,11 @@ def session_rows_for_user(*, user_id: str, current_key: str | None = None) -> li
     ]
     # A stable sort keeps "most recently seen first" among the others.
     return sorted(rows, key=lambda row: not row.is_current)
+
+
+def second_factor_get(*, user_id: str) -> SecondFactor | None:
+    """Return the user's second factor (confirmed or still being set up), or None."""
+    try:
+        return SecondFactor.get(user_id, consistent_read=True)
+    except SecondFactor.DoesNotExist:
+        return None

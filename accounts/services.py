@@ -4,6 +4,7 @@ Errors a person can act on are raised as the exceptions below; views turn them
 into form errors. DynamoDB outages propagate and become the 503 page.
 """
 
+import logging
 import random
 import time
 import uuid
@@ -23,10 +24,12 @@ from nebula.dynamo.models import connection
 from nebula.email_addresses import canonical_email
 from nebula.validators import validate_one_line_text
 
-from . import session_keys
-from .models import EmailClaim, Session, User
+from . import otp, session_keys
+from .models import EmailClaim, SecondFactor, Session, User
 from .ratelimits import login_failures_clear
-from .selectors import normalize_email, session_list_for_user
+from .selectors import normalize_email, second_factor_get, session_list_for_user
+
+logger = logging.getLogger(__name__)
 
 # Other apps connect here to remove what a user owns; each receiver returns a
 # short description of what it removed ("3 jobs"), or None.
@@ -49,6 +52,10 @@ class UserGoneError(Exception):
 
 class AdminActionRefusedError(PermissionDenied):
     """The acting admin may not do this to this account; the message says why."""
+
+
+class SecondFactorStateError(Exception):
+    """The second factor is not in the state this step needs (enrolled already, or not yet)."""
 
 
 # A transaction that meets another one on the same item is cancelled with
@@ -485,7 +492,7 @@ def user_admin_delete(*, actor: User, user: User) -> list[str]:
 def user_delete(
     *, user: User, audit: AuditEntry | None = None, condition: Condition | None = None
 ) -> list[str]:
-    """Delete the user, the address claim and every session; say what was removed.
+    """Delete the user, their address claim, second factor and sessions; say what was removed.
 
     ``audit`` (an admin's deletion) is saved in the same transaction as the
     user and claim deletes; ``condition`` is checked on the stored user.
@@ -497,6 +504,7 @@ def user_delete(
         transaction.delete(
             EmailClaim(normalize_email(user.email)), condition=EmailClaim.user_id == user.id
         )
+        transaction.delete(SecondFactor(user.id))
         if audit is not None:
             transaction.save(audit, condition=AuditEntry.id.does_not_exist())
 
@@ -600,3 +608,152 @@ def session_delete_expired() -> int:
             batch.delete(session)
             count += 1
     return count
+
+
+def second_factor_begin(*, user: User) -> SecondFactor:
+    """Return the user's second factor being set up, making one with a new secret if none exists.
+
+    Raises ``SecondFactorStateError`` once a factor is confirmed: replacing it
+    takes a superuser's reset, never the password alone.
+    """
+    factor = second_factor_get(user_id=user.id)
+    if factor is None:
+        factor = SecondFactor(
+            user.id, secret=otp.encrypt_secret(otp.new_secret()), created=timezone.now()
+        )
+        try:
+            factor.save(condition=SecondFactor.user_id.does_not_exist())
+        except PutError as exc:
+            if not _condition_failed(exc):
+                raise
+            # Another tab began at the same moment: show everyone the same secret.
+            factor = second_factor_get(user_id=user.id)
+            if factor is None:
+                raise ConcurrentEditError from exc
+    if factor.confirmed:
+        raise SecondFactorStateError("a second factor is already set up")
+    return factor
+
+
+def second_factor_confirm(*, user: User, code: str) -> list[str] | None:
+    """Activate the factor being set up if ``code`` is its current code.
+
+    Return the new recovery codes (shown once, stored hashed), or None if the code
+    is wrong. Raises ``SecondFactorStateError`` if no factor is being set up, and
+    ``ConcurrentEditError`` if it changed meanwhile (confirmed or reset elsewhere).
+    """
+    factor = second_factor_get(user_id=user.id)
+    if factor is None or factor.confirmed:
+        raise SecondFactorStateError("no second factor is being set up")
+    secret, _stale = otp.decrypt_secret(factor.secret)
+    step = otp.totp_matching_step(secret, otp.normalize_code(code))
+    if step is None:
+        return None
+    codes = otp.new_recovery_codes()
+    now = timezone.now()
+    try:
+        factor.update(
+            actions=[
+                SecondFactor.confirmed.set(True),
+                SecondFactor.confirmed_at.set(now),
+                SecondFactor.last_used.set(now),
+                SecondFactor.last_step.set(step),
+                SecondFactor.recovery_codes.set(
+                    {otp.recovery_code_hash(user_id=user.id, code=c) for c in codes}
+                ),
+                SecondFactor.secret.set(otp.encrypt_secret(secret)),
+            ],
+            # The very secret the person saw, still unconfirmed.
+            condition=(SecondFactor.confirmed == False)  # noqa: E712
+            & (SecondFactor.secret == factor.secret),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise ConcurrentEditError from exc
+        raise
+    logger.info("user %s set up a second factor", user.id)
+    return codes
+
+
+def second_factor_verify(*, user: User, code: str) -> str | None:
+    """Check a TOTP or recovery code against the user's confirmed factor; each works once.
+
+    Return which kind of code passed (``"totp"`` or ``"recovery"``), or None if it
+    was wrong or already used. A TOTP time step is recorded with a condition that
+    it is newer than the last one, and a recovery code is removed with a condition
+    that it is still there: two requests racing with one code cannot both pass.
+    """
+    factor = second_factor_get(user_id=user.id)
+    if factor is None or not factor.confirmed:
+        return None
+    code = otp.normalize_code(code)
+    now = timezone.now()
+    if otp.is_totp_code(code):
+        try:
+            secret, stale = otp.decrypt_secret(factor.secret)
+        except otp.UndecryptableSecretError:
+            # Recovery codes (hashed, not encrypted) still work; the operator must act.
+            logger.exception("second factor of user %s: secret not decryptable", user.id)
+            return None
+        step = otp.totp_matching_step(secret, code, after_step=factor.last_step)
+        if step is None:
+            return None
+        actions = [SecondFactor.last_step.set(step), SecondFactor.last_used.set(now)]
+        if stale:
+            actions.append(SecondFactor.secret.set(otp.encrypt_secret(secret)))
+        condition = (SecondFactor.confirmed == True) & (SecondFactor.last_step < step)  # noqa: E712
+        kind = "totp"
+    elif otp.is_recovery_code(code):
+        hashed = otp.recovery_code_hash(user_id=user.id, code=code)
+        actions = [SecondFactor.recovery_codes.delete({hashed}), SecondFactor.last_used.set(now)]
+        condition = (SecondFactor.confirmed == True) & SecondFactor.recovery_codes.contains(  # noqa: E712
+            hashed
+        )
+        kind = "recovery"
+    else:
+        return None
+    try:
+        factor.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return None
+        raise
+    if kind == "recovery":
+        logger.info("user %s used a recovery code; %d left", user.id, factor.recovery_codes_left)
+    return kind
+
+
+def second_factor_reset(*, actor: User, user: User) -> bool:
+    """Delete ``user``'s second factor and end their sessions; False if they had none.
+
+    Only a superuser may, and not their own (another superuser does that). The
+    person sets up a new factor at their next admin visit. The delete and its
+    audit entry ("user.second_factor_reset") are one transaction.
+    """
+    if not actor.is_superuser:
+        raise AdminActionRefusedError("Only a superuser may reset a second factor.")
+    if actor.id == user.id:
+        raise AdminActionRefusedError("Another superuser must reset your own second factor.")
+    entry = _admin_entry(
+        actor=actor,
+        action="user.second_factor_reset",
+        user=user,
+        before={"second_factor": True},
+        after={"second_factor": False},
+    )
+
+    def write(transaction: TransactWrite) -> None:
+        transaction.delete(SecondFactor(user.id), condition=SecondFactor.user_id.exists())
+        transaction.save(entry, condition=AuditEntry.id.does_not_exist())
+
+    try:
+        _transact(write)
+    except TransactWriteError as exc:
+        # TransactItems are [delete factor, put entry]: no factor, nothing recorded.
+        if _cancelled_by(exc)[:1] == ["ConditionalCheckFailed"]:
+            return False
+        raise
+    # Sessions that passed the old factor must not outlive it.
+    session_end_all(user_id=user.id)
+    logger.info("admin %s reset the second factor of user %s", actor.id, user.id)
+    return True

@@ -25,4 +25,6 @@ urlpatterns = [
     path("sessions/end/", views.session_end, name="session_end"),
     path("sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     path("delete/", views.delete, name="delete"),
+    path("2fa/setup/", views.second_factor_setup, name="second_factor_setup"),
+    path("2fa/verify/", views.second_factor_verify, name="second_factor_verify"),
 ]

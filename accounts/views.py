@@ -2,6 +2,7 @@
 
 import functools
 import time
+import urllib.parse
 from collections.abc import Callable
 
 from django.conf import settings
@@ -16,7 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import devices, emails, forms, ratelimits, selectors, services, session_keys, tokens
+from nebula import second_factor
+
+from . import devices, emails, forms, otp, ratelimits, selectors, services, session_keys, tokens
 from .auth import login
 
 # The reset token moves from the URL into the session, so it never leaks
@@ -393,3 +396,103 @@ def delete(request: HttpRequest) -> HttpResponse:
         logout(request)
         return render(request, "accounts/deleted.html", {"removed": removed})
     return render(request, "accounts/delete.html", {"form": form, "will_remove": WILL_REMOVE})
+
+
+def _staff_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """Signed-in staff only: the second factor guards the admin, and only staff use it."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if not request.user.is_staff:
+            return redirect("accounts:profile")
+        return view(request)
+
+    return login_required(wrapper)
+
+
+def _second_factor_url(name: str, next_url: str) -> str:
+    url = reverse(name)
+    return f"{url}?{urllib.parse.urlencode({'next': next_url}, safe='/')}" if next_url else url
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@_staff_only
+def second_factor_setup(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
+    try:
+        factor = services.second_factor_begin(user=request.user)
+    except services.SecondFactorStateError:
+        # Set up already: replacing it takes a superuser's reset.
+        return redirect(_second_factor_url("accounts:second_factor_verify", next_url))
+    form = forms.SecondFactorSetupForm(request.POST or None)
+    if request.method == "POST":
+        codes = None
+        # A 429 once the user's budget of wrong codes is spent.
+        with ratelimits.second_factor_attempt(user_id=request.user.id) as attempt:
+            if form.is_valid():
+                try:
+                    codes = services.second_factor_confirm(
+                        user=request.user, code=form.cleaned_data["code"]
+                    )
+                except (services.ConcurrentEditError, services.SecondFactorStateError):
+                    form.add_error(None, "Your second factor changed meanwhile. Reload the page.")
+                else:
+                    if codes is None:
+                        form.add_error("code", "That code is not right. Try the one shown now.")
+            attempt.failed = codes is None
+        if codes:
+            second_factor.mark_passed(request)
+            return render(
+                request,
+                "accounts/second_factor_codes.html",
+                {"codes": codes, "next": next_url or reverse("admin:index")},
+            )
+    secret, _stale = otp.decrypt_secret(factor.secret)
+    context = {
+        "form": form,
+        "next": next_url,
+        "qr": otp.qr_svg_data_uri(otp.provisioning_uri(secret, account=request.user.email)),
+        "secret": otp.grouped(secret),
+    }
+    status = 400 if form.errors else 200
+    return render(request, "accounts/second_factor_setup.html", context, status=status)
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@_staff_only
+def second_factor_verify(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
+    if second_factor.passed(request):
+        return HttpResponseRedirect(next_url or reverse("admin:index"))
+    factor = selectors.second_factor_get(user_id=request.user.id)
+    if factor is None or not factor.confirmed:
+        return redirect(_second_factor_url("accounts:second_factor_setup", next_url))
+    form = forms.SecondFactorForm(request.POST or None)
+    if request.method == "POST":
+        kind = None
+        with ratelimits.second_factor_attempt(user_id=request.user.id) as attempt:
+            if form.is_valid():
+                kind = services.second_factor_verify(
+                    user=request.user, code=form.cleaned_data["code"]
+                )
+                if kind is None:
+                    form.add_error("code", "That code is not right, or it was used already.")
+            attempt.failed = kind is None
+        if kind:
+            second_factor.mark_passed(request)
+            if kind == "recovery":
+                messages.warning(
+                    request,
+                    "You used a recovery code; it no longer works. If you lost your "
+                    "authenticator app, ask a superuser to reset your second factor.",
+                )
+            return HttpResponseRedirect(next_url or reverse("admin:index"))
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "accounts/second_factor_verify.html",
+        {"form": form, "next": next_url},
+        status=status,
+    )

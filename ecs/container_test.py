@@ -396,6 +396,7 @@ def start_container(podman: Podman, name: str, port: int) -> tuple[str, float]:
     """Run the image with production settings; return its id and seconds until /healthz answers."""
     env = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "NEBULA_OTP_ENCRYPTION_KEY": secrets.token_urlsafe(32),
         "DJANGO_ALLOWED_HOSTS": SITE_HOST,
         "NEBULA_TABLE_PREFIX": "nebula-container-test-",
         "AWS_REGION": "eu-west-1",

@@ -11,6 +11,10 @@ second, unthrottled password form.
 
 Every admin URL answers a page of its own or a 404: Django's views that need the
 ORM (``ModelAdmin`` pages, "view on site", autocomplete) are not routed.
+
+Staff pass a second factor after the password before any admin page
+(``nebula.second_factor``): until their session has, every admin URL leads to
+``settings.NEBULA_ADMIN_SECOND_FACTOR_URL``.
 """
 
 from collections.abc import Callable, Iterable
@@ -26,6 +30,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 
+from . import second_factor
 from .audit import audit_list
 from .audit_admin import audit_log
 
@@ -122,10 +127,18 @@ class NebulaAdminSite(admin.AdminSite):
         """Wrap an app's admin view: staff only, never cached."""
         return self.admin_view(function)
 
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Let in active staff whose session passed the second factor."""
+        return super().has_permission(request) and second_factor.passed(request)
+
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        """Sign in through the site's own (rate-limited) login page."""
+        """Sign in through the site's own (rate-limited) login page, then the second factor."""
         if self.has_permission(request):
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        if super().has_permission(request):
+            # Staff, signed in with the password only: the second factor comes next.
+            target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+            return redirect_to_login(target, settings.NEBULA_ADMIN_SECOND_FACTOR_URL)
         if request.user.is_authenticated:
             # Signed in, yet sent here: the account has no admin access.
             return render(

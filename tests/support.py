@@ -103,6 +103,7 @@ PRODUCTION = {
     "AWS_REGION": "eu-west-1",
     "EMAIL_HOST": "email-smtp.eu-west-1.amazonaws.com",
     "DEFAULT_FROM_EMAIL": "Nebula <no-reply@nebula.example.com>",
+    "NEBULA_OTP_ENCRYPTION_KEY": secrets.token_urlsafe(32),
 }
 
 

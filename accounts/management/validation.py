@@ -1,14 +1,15 @@
 """Checks the account commands share, with Django's own command wording."""
 
-from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from accounts import selectors
 from accounts.auth import MAX_PASSWORD_LENGTH
+from accounts.forms import CanonicalEmailField
 from accounts.models import User
 
-_EMAIL = forms.EmailField(max_length=254)
+# The sign-up form's field: the same canonical address, or the same refusal.
+_EMAIL = CanonicalEmailField(max_length=254)
 
 
 def email_problem(email: str) -> str | None:

@@ -160,6 +160,16 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = env.int("NEBULA_PASSWORD_RESET_TIMEOUT", default=3600)
 NEBULA_EMAIL_LINK_MAX_AGE = env.int("NEBULA_EMAIL_LINK_MAX_AGE", default=3 * 24 * 3600)
 
+# The admin's second factor (accounts/otp.py). The secrets are encrypted under a key
+# derived from NEBULA_OTP_ENCRYPTION_KEY (required in production); unset, from
+# SECRET_KEY. Old keys stay in the fallbacks until every secret was re-encrypted.
+NEBULA_OTP_ENCRYPTION_KEY = env.str("NEBULA_OTP_ENCRYPTION_KEY", default="")
+NEBULA_OTP_ENCRYPTION_KEY_FALLBACKS = env.list("NEBULA_OTP_ENCRYPTION_KEY_FALLBACKS", default=[])
+# The name authenticator apps show next to the account.
+NEBULA_OTP_ISSUER = env.str("NEBULA_OTP_ISSUER", default="Nebula")
+# Where the admin sends staff whose session has not passed the second factor.
+NEBULA_ADMIN_SECOND_FACTOR_URL = "accounts:second_factor_verify"
+
 # Rate limits (django-ratelimit), counted in the shared DynamoDB cache.
 RATELIMIT_USE_CACHE = "shared"
 RATELIMIT_VIEW = "nebula.views.rate_limited"
@@ -180,6 +190,8 @@ NEBULA_RATES = {
     "verify_resend_user": env.str("NEBULA_RATE_VERIFY_RESEND_USER", default="5/h"),
     "email_change_user": env.str("NEBULA_RATE_EMAIL_CHANGE_USER", default="5/h"),
     "password_check_user": env.str("NEBULA_RATE_PASSWORD_CHECK_USER", default="10/h"),
+    # Wrong second-factor codes (TOTP or recovery) per staff member.
+    "second_factor_user": env.str("NEBULA_RATE_SECOND_FACTOR_USER", default="5/15m"),
 }
 # How long a browser that signed in stays a trusted device of the account.
 NEBULA_DEVICE_COOKIE_AGE = env.int("NEBULA_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)

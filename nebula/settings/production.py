@@ -1,8 +1,8 @@
 """Production: the container on ECS behind a load balancer that terminates TLS.
 
 Refuses to start, with one line naming what is missing, unless the environment
-provides the secret key, the allowed hosts and the AWS names (see
-docs/configuration.md).
+provides the secret key, the second-factor encryption key, the allowed hosts and
+the AWS names (see docs/configuration.md).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -17,6 +17,7 @@ REQUIRED = (
     "AWS_REGION",
     "EMAIL_HOST",
     "DEFAULT_FROM_EMAIL",
+    "NEBULA_OTP_ENCRYPTION_KEY",
 )
 
 
@@ -36,6 +37,12 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
 # Rotating: the old key goes here for a while, so signatures, sessions and the
 # session table's hashed keys made with it stay valid (docs/accounts.md).
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+# The key of the admin's second-factor secrets: its own, so that a leaked
+# SECRET_KEY alone does not open them (docs/accounts.md, "Second factor").
+NEBULA_OTP_ENCRYPTION_KEY = env.str("NEBULA_OTP_ENCRYPTION_KEY")
+if len(NEBULA_OTP_ENCRYPTION_KEY) < 32 or len(set(NEBULA_OTP_ENCRYPTION_KEY)) < 5:
+    raise MissingConfiguration("NEBULA_OTP_ENCRYPTION_KEY must be at least 32 random characters")
+NEBULA_OTP_ENCRYPTION_KEY_FALLBACKS = env.list("NEBULA_OTP_ENCRYPTION_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 NEBULA_SITE_URL = env.str("NEBULA_SITE_URL", default=f"https://{ALLOWED_HOSTS[0]}")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

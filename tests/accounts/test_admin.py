@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts import selectors, services
 from accounts.models import User
-from tests.accounts.conftest import PASSWORD, log_in
+from tests.accounts.conftest import PASSWORD, log_in, log_in_staff, pass_second_factor
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def staff(make_user):
 @pytest.fixture
 def admin_client(staff) -> Client:
     client = Client()
-    assert log_in(client, email="root@example.com").status_code == 302
+    log_in_staff(client, email="root@example.com")
     return client
 
 
@@ -125,7 +125,7 @@ def test_a_display_name_with_a_line_break_is_a_field_error(admin_client, user) -
 def test_staff_who_are_not_superusers_cannot_grant_staff(make_user, user) -> None:
     make_user(email="helper@example.com", is_staff=True)
     helper = Client()
-    log_in(helper, email="helper@example.com")
+    log_in_staff(helper, email="helper@example.com")
     page = helper.get(f"/admin/accounts/users/{user.id}/")
     version = re.search(rb'name="version" value="(\d+)"', page.content).group(1).decode()
 
@@ -205,6 +205,7 @@ def _csrf_client(email: str) -> Client:
         },
     )
     assert response.status_code == 302, response.content
+    pass_second_factor(client, email)
     return client
 
 

@@ -233,3 +233,18 @@ def test_twenty_simultaneous_sign_ups_with_one_email_make_one_account() -> None:
     assert EmailClaim.count() == 1
     [claim] = EmailClaim.scan()
     assert User.get(claim.user_id).email.strip().lower() == "same@example.com"
+
+
+def test_an_overlong_reset_uid_is_a_400(client) -> None:
+    response = client.get(f"/accounts/password/reset/{'A' * 4000}/abc-def/")
+
+    assert response.status_code == 400
+
+
+def test_a_huge_version_number_is_a_field_error(signed_in) -> None:
+    response = signed_in.post(
+        "/accounts/profile/", {"action": "profile", "display_name": "A", "version": "9" * 60}
+    )
+
+    assert response.status_code == 400
+    assert b"out of date" in response.content

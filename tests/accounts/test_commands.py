@@ -144,6 +144,27 @@ def test_createsuperuser_noinput_refuses_in_one_line(env, message) -> None:
     assert selectors.user_get_by_email(email="root@example.com") is None
 
 
+def test_createsuperuser_refuses_an_address_without_a_canonical_form(monkeypatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", NEW_PASSWORD)
+
+    with pytest.raises(CommandError, match=r"^Error: .+") as refused:
+        call_command("createsuperuser", "--noinput", "--email", "root@stra\u00dfe.de")
+
+    assert "\n" not in str(refused.value)
+    assert selectors.user_get_by_email(email="root@stra\u00dfe.de") is None
+
+
+def test_createsuperuser_stores_the_canonical_address(monkeypatch) -> None:
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", NEW_PASSWORD)
+
+    call_command("createsuperuser", "--noinput", "--email", "Root@EXA\u00adMPLE.com")
+
+    user = selectors.user_get_by_email(email="root@example.com")
+    assert user is not None
+    assert user.email == "Root@example.com"
+    assert user.is_superuser
+
+
 @pytest.mark.parametrize("command", ["createsuperuser", "changepassword"])
 def test_manage_py_runs_the_accounts_commands(command) -> None:
     result = manage(command, "--help")

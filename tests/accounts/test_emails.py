@@ -109,3 +109,11 @@ def test_a_reset_request_reads_the_same_for_known_and_unknown_addresses(user, ca
         return json.loads(JSONFormatter().format(record))["dynamodb_calls"]
 
     assert calls("ann@example.com", "192.0.2.1") == calls("nobody@example.com", "192.0.2.2")
+
+
+def test_links_in_mail_use_the_configured_site_address(client, user, settings) -> None:
+    settings.NEBULA_SITE_URL = "https://nebula.example.com"
+
+    client.post("/accounts/password/reset/", {"email": "ann@example.com"}, HTTP_HOST="testserver")
+
+    assert "https://nebula.example.com/accounts/password/reset/" in mail.outbox[0].body

@@ -300,3 +300,21 @@ def test_simultaneous_guesses_never_exceed_the_accounts_budget(rates, user, sett
 
     assert sorted(statuses) == [200] * 3 + [429] * 5
     assert len(CountingArgon2PasswordHasher.computed) == 3  # only three passwords were checked
+
+
+def test_email_changes_and_password_checks_are_rate_limited(signed_in, settings) -> None:
+    settings.NEBULA_RATES = {**settings.NEBULA_RATES, "email_change_user": "2/h"}
+    statuses = [
+        signed_in.post(
+            "/accounts/profile/",
+            {"action": "email", "new_email": f"n{n}@example.com", "password": PASSWORD},
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    assert len(mail.outbox) == 2
+
+    settings.NEBULA_RATES = {**settings.NEBULA_RATES, "password_check_user": "2/h"}
+    guesses = [signed_in.post("/accounts/delete/", {"password": f"guess {n}"}) for n in range(3)]
+    assert [g.status_code for g in guesses] == [200, 200, 429]
+    assert guesses[2]["Retry-After"] == "3600"

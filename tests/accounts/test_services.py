@@ -1,14 +1,19 @@
 """Account services: each keeps the tables consistent and refuses what the forms refuse."""
 
+import json
+import re
+
 import pytest
+from botocore.awsrequest import AWSResponse
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounts import selectors, services
-from accounts.models import User
+from accounts.models import EmailClaim, User
 from accounts.ratelimits import login_failure_budget
 from accounts.session_keys import stored_id
+from nebula.dynamo.models import connection
 from nebula.email_addresses import InvalidEmailError
 from tests.accounts.conftest import PASSWORD, log_in
 
@@ -120,4 +125,93 @@ def test_changing_the_password_of_a_deleted_user_brings_nothing_back(user) -> No
     with pytest.raises(services.UserGoneError):
         services.user_change_password(user=user, password=NEW_PASSWORD)
 
+    assert User.count() == 0
+
+
+def test_updates_never_bring_a_deleted_user_back(user, superuser) -> None:
+    stale = selectors.user_get(user_id=user.id)
+    services.user_delete(user=user)
+
+    for update in (
+        lambda: services.user_record_login(user=stale),
+        lambda: services.user_set_password(user=stale, password="another long phrase"),
+    ):
+        with pytest.raises(services.UserGoneError):
+            update()
+    with pytest.raises(services.ConcurrentEditError):
+        services.user_admin_update(
+            actor=superuser,
+            user=stale,
+            expected_version=stale.version,
+            changes={"is_active": False},
+        )
+    assert User.count(user.id) == 0
+
+
+def test_a_login_stamp_does_not_make_an_open_profile_form_stale(signed_in, user) -> None:
+    page = signed_in.get("/accounts/profile/")
+    version = re.search(rb'name="version" value="(\d+)"', page.content).group(1).decode()
+    log_in(Client())  # the same person signs in on another device
+
+    response = signed_in.post(
+        "/accounts/profile/", {"action": "profile", "display_name": "Annie", "version": version}
+    )
+
+    assert response.status_code == 302
+
+
+def _conflict(**_) -> AWSResponse:
+    body = {
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": "Transaction cancelled [None, TransactionConflict]",
+        "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+    }
+
+    class Raw:
+        def stream(self, **_):
+            yield json.dumps(body).encode()
+
+    return AWSResponse("https://dynamodb", 400, {}, Raw())
+
+
+@pytest.fixture
+def conflicts():
+    """Answer the next N TransactWriteItems calls with a TransactionConflict, as AWS may."""
+    events = connection().client.meta.events
+    remaining = {"n": 0}
+
+    def handler(**kwargs):
+        if remaining["n"] > 0:
+            remaining["n"] -= 1
+            return _conflict()
+        return None
+
+    events.register("before-send.dynamodb.TransactWriteItems", handler)
+
+    def set_count(n: int) -> None:
+        remaining["n"] = n
+
+    yield set_count
+    events.unregister("before-send.dynamodb.TransactWriteItems", handler)
+
+
+def test_a_transaction_conflict_is_retried(conflicts) -> None:
+    conflicts(1)
+
+    user = services.user_create(email="gil@example.com", password=PASSWORD)
+
+    assert User.count(user.id) == 1
+    assert EmailClaim.count("gil@example.com") == 1
+
+
+def test_a_lasting_conflict_is_a_clear_form_error_not_a_500(conflicts, client) -> None:
+    conflicts(10)
+
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "gil@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+    assert response.status_code == 200
+    assert b"Try again in a moment" in response.content
     assert User.count() == 0

@@ -1,6 +1,7 @@
 """The DynamoDB session engine keeps Django's SessionBase contract."""
 
 import json
+import logging
 from datetime import timedelta
 
 import boto3
@@ -299,3 +300,15 @@ def test_a_real_key_with_a_trailing_newline_is_no_session(signed_in, user) -> No
     assert data == {}
     assert store.session_key is None
     assert calls.total == 0
+
+
+@pytest.mark.parametrize("cookie", ["x" * 5000, "short", "A" * 32, "../../etc/passwd" * 3])
+def test_a_junk_session_cookie_is_no_session_and_costs_nothing(client, cookie, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="nebula.access")
+    client.cookies["sessionid"] = cookie
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    [record] = [r for r in caplog.records if r.name == "nebula.access"]
+    assert record.dynamodb_calls == 0

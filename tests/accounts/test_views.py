@@ -1,5 +1,6 @@
 """Following a reset link: the session the person was using stays as it was."""
 
+import logging
 import re
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Session
 from accounts.session_keys import stored_id
 from accounts.views import RESET_SESSION_TOKEN
+from nebula.logging import JSONFormatter
 from tests.accounts.conftest import log_in
 
 
@@ -63,3 +65,43 @@ def test_a_reset_token_kept_longer_than_a_link_lives_is_refused(user, settings) 
     session.save()
 
     assert client.get(form).status_code == 400
+
+
+def _link(message) -> str:
+    return re.search(r"https?://[^/\s]+(/\S+)", message.body).group(1)
+
+
+def test_reset_and_verification_tokens_never_reach_the_logs(client, user, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    client.post("/accounts/password/reset/", {"email": "ann@example.com"})
+    link = _link(mail.outbox[0])
+    token = link.rstrip("/").rsplit("/", 1)[1]
+
+    client.get(link, follow=True)
+    client.get("/accounts/verify/not-a-real-token/")
+
+    written = "\n".join(JSONFormatter().format(r) for r in caplog.records)
+    assert token not in written
+    assert "not-a-real-token" not in written
+    assert "/accounts/password/reset/<str:uidb64>/<str:token>/" in written
+
+
+def test_resetting_the_password_while_signed_in_as_that_user_works(signed_in, user) -> None:
+    signed_in.post("/accounts/password/reset/", {"email": "ann@example.com"})
+    form = signed_in.get(_link(mail.outbox[0]), follow=True)
+
+    done = signed_in.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a whole new secret", "new_password2": "a whole new secret"},
+    )
+
+    assert done.status_code == 302
+    assert done["Location"] == "/accounts/password/reset/done/"
+
+
+def test_an_invalid_reset_link_costs_no_session(client, user) -> None:
+    response = client.get("/accounts/password/reset/MTIz/abc-def/", follow=True)
+
+    assert response.status_code == 400
+    assert "sessionid" not in response.cookies
+    assert Session.count() == 0

@@ -77,3 +77,25 @@ def screenshot(page, name: str) -> None:
     """Keep a screenshot for people to look at (test-results/ is not committed)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def set_up_second_factor(page, name: str | None = None) -> list[str]:
+    """Set up the admin's second factor on the page it leads to; return the recovery codes.
+
+    The key is read from the page, as a person types it into an app. With
+    ``name``, screenshots of both steps are kept under that name.
+    """
+    import pyotp
+
+    page.wait_for_url("**/accounts/2fa/setup/**")
+    if name:
+        screenshot(page, f"{name}-setup")
+    key = page.locator("#otp-key").inner_text().replace(" ", "")
+    page.get_by_label("Code from your app").fill(pyotp.TOTP(key).now())
+    page.get_by_role("button", name="Turn on").click()
+    page.get_by_role("heading", name="Save your recovery codes").wait_for()
+    if name:
+        screenshot(page, f"{name}-recovery-codes")
+    codes = page.locator(".recovery-codes code").all_inner_texts()
+    page.get_by_role("link", name="I saved them: continue").click()
+    return codes

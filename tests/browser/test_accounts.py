@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.accounts.conftest import PASSWORD
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -105,6 +105,7 @@ def test_staff_use_the_admin_to_list_find_and_deactivate_a_user(page_at, site_ur
     page.get_by_label("Email address").fill("root@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    set_up_second_factor(page)
     page.wait_for_url(site_url + "/admin/")
     screenshot(page, "admin-index-desktop")
 
@@ -127,6 +128,72 @@ def test_staff_use_the_admin_to_list_find_and_deactivate_a_user(page_at, site_ur
     assert page.get_by_text("user.deactivate").is_visible()
     assert page.get_by_text("user.change").is_visible()
     screenshot(page, "admin-audit-desktop")
+
+
+def test_a_superuser_resets_a_staff_members_second_factor(page_at, site_url) -> None:
+    import pyotp
+
+    from accounts import otp, selectors, services
+
+    services.user_create(
+        email="root@example.com", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+    helper = services.user_create(email="helper@example.com", password=PASSWORD, is_staff=True)
+    factor = services.second_factor_begin(user=helper)
+    secret, _ = otp.decrypt_secret(factor.secret)
+    services.second_factor_confirm(user=helper, code=pyotp.TOTP(secret).now())
+    page = page_at(DESKTOP)
+    page.goto(site_url + f"/admin/accounts/users/{helper.id}/")
+    page.get_by_label("Email address").fill("root@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    set_up_second_factor(page)
+    page.wait_for_url(f"**/admin/accounts/users/{helper.id}/")
+    assert page.get_by_text("10 recovery codes left").is_visible()
+    screenshot(page, "admin-staff-user-desktop")
+
+    page.get_by_role("button", name="Reset the second factor").click()
+
+    assert page.get_by_text("Reset the second factor of helper@example.com").is_visible()
+    assert page.get_by_text("not set up: asked at the next admin visit").is_visible()
+    assert selectors.second_factor_get(user_id=helper.id) is None
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_staff_set_up_the_second_factor_then_pass_it_with_a_recovery_code(
+    page_at, site_url, size
+) -> None:
+    from accounts import services
+
+    services.user_create(email="root@example.com", password=PASSWORD, is_staff=True)
+    viewport = PHONE if size == "phone" else DESKTOP
+
+    def log_in(page) -> None:
+        page.goto(site_url + "/admin/")
+        page.get_by_label("Email address").fill("root@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+
+    first = page_at(viewport)
+    log_in(first)
+    first.wait_for_url("**/accounts/2fa/setup/?next=/admin/")
+    assert first.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert _fits(first)
+    codes = set_up_second_factor(first, name=f"second-factor-{size}")
+    first.wait_for_url(site_url + "/admin/")
+
+    second = page_at(viewport)
+    log_in(second)
+    second.wait_for_url("**/accounts/2fa/verify/?next=/admin/")
+    assert _fits(second)
+    second.get_by_label("Code", exact=True).fill("123 456")
+    second.get_by_role("button", name="Verify").click()
+    assert second.get_by_text("That code is not right").is_visible()
+    screenshot(second, f"second-factor-{size}-verify-error")
+    second.get_by_label("Code", exact=True).fill(codes[0])
+    second.get_by_role("button", name="Verify").click()
+    second.wait_for_url(site_url + "/admin/")
+    assert second.get_by_text("You used a recovery code").is_visible()
 
 
 def _mail_link(mail_dir, address: str, path: str) -> str:

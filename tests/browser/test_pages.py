@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -83,6 +83,7 @@ def test_no_page_breaks_the_content_security_policy(page_at, site_url) -> None:
     page.get_by_label("Email address").fill("root@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    set_up_second_factor(page)
     page.wait_for_url(site_url + "/admin/")
     for path in (
         "/accounts/profile/",

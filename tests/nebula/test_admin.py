@@ -8,7 +8,8 @@ from django.test import Client
 from django.urls import include, path
 
 from accounts import services
-from tests.accounts.conftest import PASSWORD, log_in
+from nebula import views
+from tests.accounts.conftest import PASSWORD, log_in_staff, pass_second_factor
 
 # Django's built-in admin URLs, and what the ORM-backed ones would be.
 ADMIN_URLS = [
@@ -42,7 +43,7 @@ def staff_client(request) -> Client:
         is_superuser=request.param == "superuser",
     )
     client = Client(raise_request_exception=False)
-    assert log_in(client, email="root@example.com").status_code == 302
+    log_in_staff(client, email="root@example.com")
     return client
 
 
@@ -62,6 +63,7 @@ def test_the_admins_password_pages_lead_to_the_sites_password_page(staff_client)
 
 # The site with the accounts pages mounted elsewhere (for the test below).
 urlpatterns = [
+    path("", views.home, name="home"),
     path("people/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
@@ -77,6 +79,13 @@ def test_the_password_link_is_the_accounts_url_wherever_it_is_mounted() -> None:
         ).status_code
         == 302
     )
+    # The second factor's pages are mounted under people/ too.
+    assert (
+        client.get("/admin/password_change/", follow=True)
+        .redirect_chain[-1][0]
+        .startswith("/people/2fa/setup/")
+    )
+    pass_second_factor(client, "root@example.com")
 
     assert client.get("/admin/password_change/")["Location"] == "/people/password/"
 

@@ -8,7 +8,7 @@ from django.test import Client
 from accounts import services
 from nebula.audit import AuditEntry, audit_entry, audit_list, audit_record
 from nebula.cursors import InvalidCursorError, decode_cursor, encode_cursor
-from tests.accounts.conftest import PASSWORD, log_in
+from tests.accounts.conftest import PASSWORD, log_in, log_in_staff
 
 ANN = "a" * 32
 BOB = "b" * 32
@@ -141,7 +141,7 @@ def root() -> Client:
         email="root@example.com", password=PASSWORD, is_staff=True, is_superuser=True
     )
     client = Client()
-    assert log_in(client, email="root@example.com").status_code == 302
+    log_in_staff(client, "root@example.com")
     return client
 
 

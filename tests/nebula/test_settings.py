@@ -35,6 +35,14 @@ def test_production_refuses_a_short_secret_key() -> None:
     assert "at least 50" in result.stderr
 
 
+def test_production_refuses_a_short_second_factor_encryption_key() -> None:
+    result = manage("check", env=production_env(NEBULA_OTP_ENCRYPTION_KEY="too-short"))
+
+    assert result.returncode != 0
+    assert "NEBULA_OTP_ENCRYPTION_KEY must be at least 32" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_production_keeps_rotated_secret_keys_as_fallbacks() -> None:
     old = ["an-old-secret-key-" + "0123456789abcdef" * 4, "an-older-one-" + "fedcba9876543210" * 4]
     env = production_env(DJANGO_SECRET_KEY_FALLBACKS=",".join(old))

@@ -58,3 +58,6 @@ class Command(BaseCommand):
             self.stdout.write("  (shown this once; set NEBULA_LOCAL_ADMIN_PASSWORD to choose one)")
         else:
             self.stdout.write("  Password: the one in NEBULA_LOCAL_ADMIN_PASSWORD")
+        self.stdout.write(
+            "  The admin then asks for a second factor: have an authenticator app ready."
+        )
