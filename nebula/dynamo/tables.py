@@ -1,9 +1,14 @@
 """Create and update the tables of every registered model, and check they exist.
 
 ``ensure_table`` is idempotent: it creates a missing table (on-demand billing, its
-GSIs and TTL), and on an existing table adds missing GSIs, switches billing to
-on-demand and turns TTL on. It never deletes an index or a table: an index the
-model no longer declares is reported and left for an operator to remove.
+GSIs, TTL and point-in-time recovery), and on an existing table adds missing GSIs,
+switches billing to on-demand and turns TTL and point-in-time recovery on. It never
+deletes an index or a table: an index the model no longer declares is reported and
+left for an operator to remove.
+
+:func:`create_table_request` is the one description of a table: ``migrate`` sends it
+to CreateTable, and ``tests/ecs/test_tables.py`` compares the CloudFormation tables
+with it.
 """
 
 from dataclasses import dataclass, field
@@ -43,11 +48,6 @@ def _describe(model: type[NebulaModel]) -> dict | None:
         raise
 
 
-def _ttl_attribute(model: type[NebulaModel]) -> str | None:
-    attribute = model._ttl_attribute()
-    return attribute.attr_name if attribute else None
-
-
 def _gsi_definition(index: dict) -> dict:
     return {
         "IndexName": index["index_name"],
@@ -56,9 +56,11 @@ def _gsi_definition(index: dict) -> dict:
     }
 
 
-def _create(client: Any, name: str, schema: dict) -> None:
+def create_table_request(model: type[NebulaModel]) -> dict[str, Any]:
+    """Return the CreateTable arguments for the model's table (its TTL and PITR are set apart)."""
+    schema = model._get_schema()
     request: dict[str, Any] = {
-        "TableName": name,
+        "TableName": model.Meta.table_name,
         "AttributeDefinitions": schema["attribute_definitions"],
         "KeySchema": sorted(schema["key_schema"], key=lambda k: k["KeyType"]),
         "BillingMode": "PAY_PER_REQUEST",
@@ -71,7 +73,18 @@ def _create(client: Any, name: str, schema: dict) -> None:
         request["LocalSecondaryIndexes"] = [
             _gsi_definition(index) for index in schema["local_secondary_indexes"]
         ]
-    client.create_table(**request)
+    return request
+
+
+def ttl_attribute(model: type[NebulaModel]) -> str | None:
+    """Return the name of the model's TTL attribute, or None when it has none."""
+    attribute = model._ttl_attribute()
+    return attribute.attr_name if attribute else None
+
+
+def _create(client: Any, model: type[NebulaModel]) -> None:
+    name = model.Meta.table_name
+    client.create_table(**create_table_request(model))
     client.get_waiter("table_exists").wait(
         TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
     )
@@ -112,6 +125,25 @@ def _ensure_ttl(
         )
 
 
+def _ensure_point_in_time_recovery(
+    client: Any, name: str, report: TableReport, *, dry_run: bool
+) -> None:
+    # Every table gets continuous backups: restoring to a second in the last 35
+    # days is the answer to a bad deploy or a bad admin edit (docs/deploy.md).
+    if not report.created:
+        backups = client.describe_continuous_backups(TableName=name)
+        description = backups["ContinuousBackupsDescription"]
+        status = description.get("PointInTimeRecoveryDescription", {})
+        if status.get("PointInTimeRecoveryStatus") == "ENABLED":
+            return
+        report.changes.append("point-in-time recovery enabled")
+    if not dry_run:
+        client.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+
+
 def ensure_table(model: type[NebulaModel], *, dry_run: bool = False) -> TableReport:
     """Make the model's table match its declaration; return what was (or would be) done."""
     name = model.Meta.table_name
@@ -123,12 +155,13 @@ def ensure_table(model: type[NebulaModel], *, dry_run: bool = False) -> TableRep
         report.created = True
         if dry_run:
             return report
-        _create(client, name, schema)
+        _create(client, model)
     else:
         _update(client, table, schema, report, dry_run=dry_run)
-    ttl = _ttl_attribute(model)
+    ttl = ttl_attribute(model)
     if ttl is not None:
         _ensure_ttl(client, name, ttl, report, dry_run=dry_run)
+    _ensure_point_in_time_recovery(client, name, report, dry_run=dry_run)
     return report
 
 

@@ -3,12 +3,14 @@
 import html
 import re
 
+import pyotp
 import pytest
 from django.core import mail
 from django.template.loader import render_to_string
 from django.test import Client
 
 from accounts import services
+from tests.accounts.conftest import otp_secret_on_page
 from tests.support import ROOT
 
 PASSWORD = "correct horse battery staple"
@@ -89,6 +91,19 @@ def pages() -> dict[str, str]:
     visit(member, "get", "/accounts/email/confirm/no-such-token/", 400)
     visit(member, "get", "/accounts/delete/", 200)
     visit(member, "post", "/accounts/delete/", 200, data={"password": PASSWORD})
+
+    services.user_create(
+        email="staff@example.com", password=PASSWORD, is_staff=True, email_verified=True
+    )
+    staff = Client()
+    staff.post("/accounts/login/", {"email": "staff@example.com", "password": PASSWORD})
+    setup = staff.get("/accounts/2fa/setup/")
+    seen[setup.templates[0].name] = _description(setup.content)
+    code = pyotp.TOTP(otp_secret_on_page(setup.content)).now()
+    visit(staff, "post", "/accounts/2fa/setup/", 200, data={"code": code})
+    other_browser = Client()
+    other_browser.post("/accounts/login/", {"email": "staff@example.com", "password": PASSWORD})
+    visit(other_browser, "get", "/accounts/2fa/verify/", 200)
 
     for name in RENDERED_DIRECTLY:
         seen[name] = _description(render_to_string(name, {"retry_after_seconds": 5}))

@@ -17,6 +17,12 @@ def _client():
     return boto3.client("dynamodb", region_name="eu-west-1")
 
 
+def _point_in_time_recovery(table: str) -> str:
+    backups = _client().describe_continuous_backups(TableName=table)
+    description = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    return description["PointInTimeRecoveryStatus"]
+
+
 def _migrate(*args: str) -> str:
     out = StringIO()
     call_command("migrate", *args, stdout=out)
@@ -60,6 +66,7 @@ def test_migrate_creates_every_registered_table_with_prefix_and_on_demand_billin
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     ttl = _client().describe_time_to_live(TableName="nebula-test-cache")
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires"
+    assert _point_in_time_recovery("nebula-test-cache") == "ENABLED"
 
 
 def test_migrate_twice_changes_nothing_the_second_time() -> None:
@@ -89,7 +96,7 @@ def test_new_model_table_gets_its_index_and_ttl(widget_model) -> None:
     assert [w.id for w in widget_model.by_owner.query("ann")] == ["w1"]
 
 
-def test_existing_table_gets_missing_index_ttl_and_billing(widget_model) -> None:
+def test_existing_table_gets_missing_index_ttl_billing_and_recovery(widget_model) -> None:
     _client().create_table(
         TableName="nebula-test-test-widgets",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -104,9 +111,11 @@ def test_existing_table_gets_missing_index_ttl_and_billing(widget_model) -> None
         "billing switched to on-demand",
         "index by-owner added",
         "TTL enabled on expires",
+        "point-in-time recovery enabled",
     ]
     table = _client().describe_table(TableName="nebula-test-test-widgets")["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert _point_in_time_recovery("nebula-test-test-widgets") == "ENABLED"
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-owner"]
     assert ensure_table(widget_model).summary == "up to date"
 

@@ -1,0 +1,157 @@
+"""Check the infrastructure offline (``make iac-check``): nothing here reaches AWS.
+
+Run with the IaC virtualenv's Python (``.venv-iac``, from ``requirements-iac.txt``),
+which holds cfn-lint, cfn-lint-serverless, aws-sam-translator, checkov and
+hadolint; cfn-guard is the static binary of the npm package in ``ecs/tools/``.
+Steps, each printing ``ok`` or ``FAIL`` with the tool's own output on failure:
+
+1. every SAM template (``Transform: AWS::Serverless-2016-10-31``) in
+   ``ecs/templates/`` is expanded to plain CloudFormation with aws-sam-translator,
+   offline (its bundled managed-policy map instead of an IAM call), into
+   ``ecs/.build/<name>.json``, which ``tests/ecs/test_iam.py`` reads too;
+2. cfn-lint with the cfn-lint-serverless rules on every template (SAM ones as
+   they are: cfn-lint runs the transform itself) and on every expanded template;
+3. checkov (``--skip-download``) on every template (it reads SAM natively);
+4. cfn-guard with the project rules (``ecs/guard/``) on the plain and the
+   expanded templates;
+5. hadolint on the Dockerfile.
+
+A finding is accepted only by a skip written beside the resource with its
+reason (``Metadata: checkov: skip`` / ``cfn-lint: config: ignore_checks``);
+docs/deploy.md, "The offline gate", lists them. Exit status 1 if any step failed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "ecs" / "templates"
+BUILD = ROOT / "ecs" / ".build"
+GUARD_RULES = ROOT / "ecs" / "guard"
+CFN_GUARD = (
+    ROOT / "ecs/tools/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard"
+)
+BIN = Path(sys.executable).parent
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+# Pseudo parameters the translator needs; no value reaches a real account.
+SAM_PARAMETERS = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+
+
+def is_sam(template: Path) -> bool:
+    """Return whether the template uses the SAM transform."""
+    return SAM_TRANSFORM in template.read_text()
+
+
+def expand_sam(template: Path, target: Path) -> None:
+    """Expand a SAM template to plain CloudFormation JSON, offline."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", SAM_PARAMETERS["AWS::Region"])
+    from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    class BundledPolicies:
+        """The managed-policy map shipped with SAM, in place of iam:ListPolicies."""
+
+        def load(self) -> dict[str, str]:
+            return get_bundled_managed_policy_map("aws")
+
+    try:
+        expanded = transform(yaml_parse(template.read_text()), SAM_PARAMETERS, BundledPolicies())
+    except InvalidDocumentException as exc:
+        causes = "\n".join(str(cause) for cause in exc.causes)
+        raise RuntimeError(f"SAM could not expand {template.name}:\n{causes}") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(expanded, indent=1, sort_keys=True) + "\n")
+
+
+def run(*command: str | Path) -> tuple[bool, str]:
+    """Run a tool; return whether it passed and what it printed."""
+    result = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    return result.returncode == 0, (result.stdout + result.stderr).strip()
+
+
+def timed(step: Callable[[], tuple[bool, str]]) -> tuple[bool, str, float]:
+    """Run a step; return whether it passed, its output and its seconds."""
+    begin = time.monotonic()
+    passed, output = step()
+    return passed, output, time.monotonic() - begin
+
+
+def main() -> int:
+    """Run every step, print one line each, and return the exit status."""
+    templates = sorted(TEMPLATES.glob("*.yaml"))
+    sam = [t for t in templates if is_sam(t)]
+    plain = [t for t in templates if t not in sam]
+    expanded = [BUILD / f"{t.stem}.json" for t in sam]
+    rules = sorted(GUARD_RULES.glob("*.guard"))
+
+    def expand() -> tuple[bool, str]:
+        for template, target in zip(sam, expanded, strict=True):
+            try:
+                expand_sam(template, target)
+            except RuntimeError as exc:
+                return False, str(exc)
+        return True, ""
+
+    def guard() -> tuple[bool, str]:
+        if not CFN_GUARD.exists():
+            return False, f"{CFN_GUARD} is missing: run `make iac-tools`"
+        data = [arg for path in [*plain, *expanded] for arg in ("--data", path)]
+        rule_args = [arg for path in rules for arg in ("--rules", path)]
+        return run(CFN_GUARD, "validate", *rule_args, *data, "--show-summary", "fail")
+
+    # After the expansion the tools are independent: run them side by side (checkov
+    # alone takes most of the time) and report in this order.
+    checks: list[tuple[str, Callable[[], tuple[bool, str]]]] = [
+        (
+            "cfn-lint + cfn-lint-serverless, templates and expanded SAM templates",
+            lambda: run(
+                BIN / "cfn-lint", "-a", "cfn_lint_serverless.rules", "-t", *templates, *expanded
+            ),
+        ),
+        (
+            "checkov",
+            lambda: run(
+                BIN / "checkov",
+                "--directory",
+                TEMPLATES,
+                "--framework",
+                "cloudformation",
+                "--skip-download",
+                "--compact",
+                "--quiet",
+            ),
+        ),
+        ("cfn-guard, project rules", guard),
+        ("hadolint, Dockerfile", lambda: run(BIN / "hadolint", "--no-color", "Dockerfile")),
+    ]
+    started = time.monotonic()
+    results = [(f"SAM expansion ({', '.join(t.name for t in sam)})", *timed(expand))]
+    if results[0][1]:
+        with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+            futures = [(name, pool.submit(timed, check)) for name, check in checks]
+            results += [(name, *future.result()) for name, future in futures]
+    else:
+        results += [(name, False, "not run: the expansion failed", 0.0) for name, _ in checks]
+    failed = 0
+    for name, passed, output, seconds in results:
+        print(f"{'ok  ' if passed else 'FAIL'} {name} ({seconds:.1f} s)")
+        if not passed:
+            failed += 1
+            print("    " + output.replace("\n", "\n    "))
+    print(f"took {time.monotonic() - started:.1f} s")
+    print(f"iac-check: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
