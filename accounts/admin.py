@@ -143,8 +143,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
                 status = 400
             else:
                 users = page.users
-                if page.next_cursor:
-                    next_url = _query(request.GET, cursor=page.next_cursor)
+                if page.cursor:
+                    next_url = _query(request.GET, cursor=page.cursor)
     context = _context(
         request,
         title="Users",

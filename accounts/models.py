@@ -102,7 +102,8 @@ class User(NebulaModel):
     def __hash__(self) -> int:
         return hash(self.id)
 
-    def set_password(self, raw_password: str) -> None:
+    def set_password(self, raw_password: str | None) -> None:
+        """Hash and keep ``raw_password``; None sets an unusable password."""
         self.password = make_password(raw_password)
 
     def check_password(self, raw_password: str) -> bool:

@@ -1,12 +1,16 @@
 """Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 from pynamodb.expressions.condition import Condition
 
+from nebula import cursors
 from nebula.cursors import decode_cursor, encode_cursor
 from nebula.dynamo.models import connection
 from nebula.email_addresses import InvalidEmailError, email_key
@@ -54,61 +58,6 @@ def user_get_by_email(*, email: str, always_two_reads: bool = False) -> User | N
             user_get(user_id=_NOBODY)
         return None
     return user_get(user_id=claim.user_id)
-
-
-@dataclass(frozen=True)
-class UserFilters:
-    """What the admin's users list keeps: None or "" means "any"."""
-
-    is_staff: bool | None = None
-    is_active: bool | None = None
-    email_verified: bool | None = None
-    email_prefix: str = ""
-    name_contains: str = ""
-
-    def condition(self) -> Condition | None:
-        """Return the Scan's FilterExpression (None when nothing is filtered)."""
-        parts: list[Condition] = [
-            getattr(User, name) == value
-            for name in ("is_staff", "is_active", "email_verified")
-            if (value := getattr(self, name)) is not None
-        ]
-        if self.email_prefix:
-            parts.append(User.email.startswith(self.email_prefix))
-        if self.name_contains:
-            parts.append(User.display_name.contains(self.name_contains))
-        condition = None
-        for part in parts:
-            condition = part if condition is None else condition & part
-        return condition
-
-
-@dataclass(frozen=True)
-class UserPage:
-    """One page of the users list, and the cursor of the next (None on the last)."""
-
-    users: list[User]
-    next_cursor: str | None
-
-
-def user_page(*, cursor: str | None, limit: int, filters: UserFilters) -> UserPage:
-    """Return one page of users: one ``Scan`` call of ``limit`` items, then the filter.
-
-    DynamoDB applies the filter after reading ``limit`` items, so a filtered page
-    may hold fewer users than ``limit``, or none, while ``next_cursor`` says more
-    of the table is left. Users come in the table's order (by hash of the id).
-    Raises ``InvalidCursorError`` for a cursor this site did not make.
-    """
-    start = None
-    if cursor:
-        start = {"id": {"S": decode_cursor(cursor, fields={"id": is_user_id})["id"]}}
-    results = User.scan(filters.condition(), page_size=limit, last_evaluated_key=start)
-    page = next(results.page_iter, {})
-    users = [User.from_raw_data(item) for item in page.get("Items", [])]
-    last = results.page_iter.last_evaluated_key
-    return UserPage(
-        users=users, next_cursor=encode_cursor({"id": last["id"]["S"]}) if last else None
-    )
 
 
 def _live(session: Session | None, now: datetime) -> Session | None:
@@ -202,6 +151,130 @@ def session_rows_for_user(*, user_id: str, current_key: str | None = None) -> li
     ]
     # A stable sort keeps "most recently seen first" among the others.
     return sorted(rows, key=lambda row: not row.is_current)
+
+
+def user_find(*, identifier: str) -> User | None:
+    """Return the user named by an id (32 hex characters) or an email address, or None."""
+    identifier = identifier.strip()
+    if is_user_id(identifier):
+        return user_get(user_id=identifier)
+    return user_get_by_email(email=identifier)
+
+
+class InvalidCursorError(cursors.InvalidCursorError):
+    """The cursor was not made by :func:`user_list`."""
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of users and the cursor of the next one (None: this was the last)."""
+
+    users: list[User]
+    cursor: str | None
+
+
+# Items DynamoDB reads per Scan call: bounds memory whatever the table's size.
+USER_SCAN_PAGE_SIZE = 100
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidCursorError(cursor) from exc
+    # The users table's key is its id: anything else did not come from user_list.
+    if not (
+        isinstance(key, dict)
+        and set(key) == {"id"}
+        and isinstance(key["id"], dict)
+        and set(key["id"]) == {"S"}
+        and isinstance(key["id"]["S"], str)
+        and is_user_id(key["id"]["S"])
+    ):
+        raise InvalidCursorError(cursor)
+    return key
+
+
+def user_list(
+    *,
+    limit: int,
+    cursor: str | None = None,
+    staff_only: bool = False,
+    inactive_only: bool = False,
+) -> UserPage:
+    """Return up to ``limit`` users from ``cursor`` on, in the table's (unsorted) order.
+
+    A ``Scan`` reading ``USER_SCAN_PAGE_SIZE`` items per call (the filters are
+    applied by DynamoDB after reading, so each call costs a full page): for
+    operators' commands, never a request path. The cursor is opaque (DynamoDB's
+    ``LastEvaluatedKey``); a bad one raises :class:`InvalidCursorError`.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    condition = None
+    if staff_only:
+        condition &= User.is_staff == True  # noqa: E712
+    if inactive_only:
+        condition &= User.is_active == False  # noqa: E712
+    results = User.scan(
+        condition,
+        limit=limit,
+        last_evaluated_key=_decode_cursor(cursor) if cursor else None,
+        page_size=USER_SCAN_PAGE_SIZE,
+    )
+    users = list(results)
+    return UserPage(users=users, cursor=_encode_cursor(results.last_evaluated_key))
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    """What the admin's users list keeps: None or "" means "any"."""
+
+    is_staff: bool | None = None
+    is_active: bool | None = None
+    email_verified: bool | None = None
+    email_prefix: str = ""
+    name_contains: str = ""
+
+    def condition(self) -> Condition | None:
+        """Return the Scan's FilterExpression (None when nothing is filtered)."""
+        parts: list[Condition] = [
+            getattr(User, name) == value
+            for name in ("is_staff", "is_active", "email_verified")
+            if (value := getattr(self, name)) is not None
+        ]
+        if self.email_prefix:
+            parts.append(User.email.startswith(self.email_prefix))
+        if self.name_contains:
+            parts.append(User.display_name.contains(self.name_contains))
+        condition = None
+        for part in parts:
+            condition = part if condition is None else condition & part
+        return condition
+
+
+def user_page(*, cursor: str | None, limit: int, filters: UserFilters) -> UserPage:
+    """Return one page of users: one ``Scan`` call of ``limit`` items, then the filter.
+
+    DynamoDB applies the filter after reading ``limit`` items, so a filtered page
+    may hold fewer users than ``limit``, or none, while ``cursor`` says more
+    of the table is left. Users come in the table's order (by hash of the id).
+    Raises ``InvalidCursorError`` for a cursor this site did not make.
+    """
+    start = None
+    if cursor:
+        start = {"id": {"S": decode_cursor(cursor, fields={"id": is_user_id})["id"]}}
+    results = User.scan(filters.condition(), page_size=limit, last_evaluated_key=start)
+    page = next(results.page_iter, {})
+    users = [User.from_raw_data(item) for item in page.get("Items", [])]
+    last = results.page_iter.last_evaluated_key
+    return UserPage(users=users, cursor=encode_cursor({"id": last["id"]["S"]}) if last else None)
 
 
 def second_factor_get(*, user_id: str) -> SecondFactor | None:

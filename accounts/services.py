@@ -9,6 +9,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -28,6 +29,8 @@ from . import otp, session_keys
 from .models import EmailClaim, SecondFactor, Session, User
 from .ratelimits import login_failures_clear
 from .selectors import normalize_email, second_factor_get, session_list_for_user
+
+logger = logging.getLogger(__name__)
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +109,19 @@ def _update_user(user_id: str, actions: list[Action]) -> None:
 def user_create(
     *,
     email: str,
-    password: str,
+    password: str | None,
     display_name: str = "",
     is_staff: bool = False,
     is_superuser: bool = False,
     email_verified: bool = False,
+    is_active: bool = True,
 ) -> User:
     """Create a user and claim the address in one transaction: both or neither.
 
     The address is stored canonical (``nebula.email_addresses``); one that
     cannot be raises ``InvalidEmailError``, a display name with control
-    characters ``ValidationError``: forms refuse both first.
+    characters ``ValidationError``: forms refuse both first. A ``password`` of
+    None makes an unusable one: the person sets theirs with a password reset.
     """
     email = canonical_email(email)
     validate_one_line_text(display_name)
@@ -127,6 +132,7 @@ def user_create(
         is_staff=is_staff,
         is_superuser=is_superuser,
         email_verified=email_verified,
+        is_active=is_active,
         date_joined=timezone.now(),
     )
     user.set_password(password)
@@ -489,6 +495,88 @@ def user_admin_delete(*, actor: User, user: User) -> list[str]:
         raise
 
 
+def _actor_label(actor: User | None) -> str:
+    return f"admin {actor.id}" if actor is not None else "an operator (manage.py)"
+
+
+@dataclass(frozen=True)
+class ActiveChange:
+    """What :func:`user_set_active` did."""
+
+    changed: bool
+    sessions_ended: int
+
+
+def user_set_active(*, user: User, active: bool, actor: User | None = None) -> ActiveChange:
+    """Activate or deactivate ``user``; deactivating ends every session of theirs at once.
+
+    ``actor`` is the admin doing it (:func:`user_admin_refusal` applies); None
+    means an operator on the command line, who may act on any account. Asking
+    for the state the user is already in writes nothing (deactivating still ends
+    any session left): safe to run twice. Raises ``UserGoneError`` if the user
+    was deleted meanwhile.
+    """
+    if actor is not None:
+        _refuse_unless_allowed(actor=actor, user=user)
+    changed = user.is_active != active
+    if changed:
+        # The version moves too: an admin form opened before this must not undo it.
+        _update_user(user.id, [User.is_active.set(active), User.version.add(1)])
+        user.is_active = active
+        if user.version is not None:
+            user.version += 1
+    ended = 0 if active else session_end_all(user_id=user.id)
+    state = "active" if active else "inactive"
+    logger.info(
+        "user %s %s by %s; %d sessions ended",
+        user.id,
+        f"made {state}" if changed else f"already {state}, asked again",
+        _actor_label(actor),
+        ended,
+    )
+    return ActiveChange(changed=changed, sessions_ended=ended)
+
+
+def user_end_sessions(*, user: User, actor: User | None = None) -> int:
+    """End every session of ``user``; return how many ended.
+
+    ``actor`` as for :func:`user_set_active` (None: an operator on the command line).
+    """
+    if actor is not None:
+        _refuse_unless_allowed(actor=actor, user=user)
+    ended = session_end_all(user_id=user.id)
+    logger.info("%s ended %d sessions of user %s", _actor_label(actor), ended, user.id)
+    return ended
+
+
+def user_import(
+    *,
+    email: str,
+    display_name: str = "",
+    is_active: bool = True,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    email_verified: bool = False,
+) -> User:
+    """Create a user for an operator's import (``manage.py importusers``).
+
+    The account gets an unusable password: its owner sets one with "Forgot your
+    password?" (the reset mail goes to the imported address). Raises
+    ``EmailTakenError`` when the address is in use, as :func:`user_create` does.
+    """
+    user = user_create(
+        email=email,
+        password=None,
+        display_name=display_name,
+        is_active=is_active,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+        email_verified=email_verified,
+    )
+    logger.info("user %s imported by %s", user.id, _actor_label(None))
+    return user
+
+
 def user_delete(
     *, user: User, audit: AuditEntry | None = None, condition: Condition | None = None
 ) -> list[str]:
@@ -607,6 +695,20 @@ def session_delete_expired() -> int:
         for session in Session.scan(Session.expires <= now):
             batch.delete(session)
             count += 1
+    return count
+
+
+def session_end_everyone() -> int:
+    """End every session there is, signed in or not; return how many ended.
+
+    A Scan: for the operator's ``manage.py users endsessions --all``, never a request.
+    """
+    count = 0
+    with Session.batch_write() as batch:
+        for session in Session.scan(page_size=100):
+            batch.delete(session)
+            count += 1
+    logger.info("%s ended every session: %d", _actor_label(None), count)
     return count
 
 

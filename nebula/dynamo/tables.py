@@ -170,6 +170,109 @@ def ensure_all_tables(*, dry_run: bool = False) -> list[TableReport]:
     return [ensure_table(model, dry_run=dry_run) for model in registered_models()]
 
 
+@dataclass
+class TableState:
+    """What ``manage.py status`` shows of one table: DynamoDB's view beside the model's."""
+
+    table: str
+    status: str | None = None  # None: the table does not exist
+    item_count: int | None = None  # DynamoDB's approximate ItemCount
+    indexes: list[str] = field(default_factory=list)  # "by-user (ACTIVE)"
+    ttl: str = "off"
+    point_in_time_recovery: str = "unknown"
+    differences: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        """Whether the table is what ``migrate`` would create (it would change nothing)."""
+        return not self.differences
+
+
+def _key_names(key_schema: list[dict]) -> list[str]:
+    return [key["AttributeName"] for key in sorted(key_schema, key=lambda k: k["KeyType"])]
+
+
+def _index_differences(table: dict, schema: dict) -> list[str]:
+    """Return how indexes present by name differ from their declaration (migrate cannot fix it)."""
+    declared = {index["index_name"]: index for index in schema["global_secondary_indexes"]}
+    differences = []
+    for index in table.get("GlobalSecondaryIndexes", []):
+        wanted = declared.get(index["IndexName"])
+        if wanted is None:
+            continue
+        keys, wanted_keys = _key_names(index["KeySchema"]), _key_names(wanted["key_schema"])
+        projection = index.get("Projection", {}).get("ProjectionType")
+        wanted_projection = wanted["projection"]["ProjectionType"]
+        if keys != wanted_keys or projection != wanted_projection:
+            differences.append(
+                f"index {index['IndexName']} has keys {keys} and projection {projection}, "
+                f"the model declares {wanted_keys} and {wanted_projection}: delete the index, "
+                "then run migrate"
+            )
+    return differences
+
+
+def _ttl_state(client: Any, name: str, declared: str | None, state: TableState) -> None:
+    description = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    status = description.get("TimeToLiveStatus", "DISABLED")
+    attribute = description.get("AttributeName")
+    on = status in ("ENABLED", "ENABLING")
+    state.ttl = f"{status.lower()} on {attribute}" if on else status.lower()
+    if declared is None:
+        if on:
+            state.notes.append(f"TTL is on ({attribute}) but the model declares no TTL attribute")
+    elif not on:
+        state.differences.append(f"migrate would change: TTL enabled on {declared}")
+    elif attribute != declared:
+        state.differences.append(
+            f"TTL is on {attribute}, the model declares {declared}: turn TTL off, then run migrate"
+        )
+
+
+def _point_in_time_recovery(client: Any, name: str) -> str:
+    backups = client.describe_continuous_backups(TableName=name)
+    description = backups["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+    return description.get("PointInTimeRecoveryStatus", "DISABLED").lower()
+
+
+def table_state(model: type[NebulaModel]) -> TableState:
+    """Describe the model's table and compare it with what :func:`ensure_table` would make.
+
+    Changes nothing. ``differences`` holds what ``migrate`` would do (and what it
+    cannot: an index or TTL attribute declared differently); ``notes`` what it
+    leaves alone (an index no longer declared).
+    """
+    name = model.Meta.table_name
+    client = _client(model)
+    state = TableState(table=name)
+    table = _describe(model)
+    if table is None:
+        state.differences.append("missing: migrate would create it")
+        return state
+    state.status = table["TableStatus"]
+    state.item_count = table.get("ItemCount")
+    state.indexes = [
+        f"{index['IndexName']} ({index.get('IndexStatus', 'ACTIVE')})"
+        for index in table.get("GlobalSecondaryIndexes", [])
+    ]
+    schema = model._get_schema()
+    plan = TableReport(table=name)
+    _update(client, table, schema, plan, dry_run=True)
+    _ttl_state(client, name, ttl_attribute(model), state)
+    _ensure_point_in_time_recovery(client, name, plan, dry_run=True)
+    state.point_in_time_recovery = _point_in_time_recovery(client, name)
+    state.differences += [f"migrate would change: {change}" for change in plan.changes]
+    state.differences += _index_differences(table, schema)
+    state.notes += plan.notes
+    return state
+
+
+def all_table_states() -> list[TableState]:
+    """Run :func:`table_state` for every registered model."""
+    return [table_state(model) for model in registered_models()]
+
+
 def table_problems() -> list[str]:
     """Return why the tables are not ready to serve (empty when all are ACTIVE)."""
     problems = []

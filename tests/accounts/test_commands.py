@@ -209,3 +209,37 @@ def test_changepassword_for_an_unknown_address_exits_1_in_one_line() -> None:
 
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: user 'nobody@example.com' does not exist"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["changepassword", "ann@example.com"],
+        ["createsuperuser", "--noinput", "--email", "root@example.com"],
+        ["clearsessions"],
+    ],
+    ids=["changepassword", "createsuperuser", "clearsessions"],
+)
+def test_dynamodb_unreachable_is_one_line_and_exit_status_1(args) -> None:
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+        "DJANGO_SUPERUSER_PASSWORD": NEW_PASSWORD,
+    }
+
+    result = manage(*args, env=env)
+
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("CommandError: DynamoDB is unreachable: ")
+
+
+def test_clearsessions_still_deletes_expired_sessions(signed_in) -> None:
+    from accounts.models import Session
+
+    [session] = list(Session.scan())
+    Session(session.id).update(actions=[Session.expires.set(session.created)])
+
+    _run("clearsessions")
+
+    assert list(Session.scan()) == []

@@ -1,5 +1,6 @@
 """Reads of accounts data, as the pages that show them need them."""
 
+import pytest
 from django.test import Client
 
 from accounts import selectors
@@ -36,3 +37,47 @@ def test_session_rows_without_a_current_key_mark_none(user) -> None:
 
     assert not row.is_current
     assert row.device == "Unknown device"
+
+
+def test_find_a_user_by_id_or_address(user) -> None:
+    assert selectors.user_find(identifier=user.id) == user
+    assert selectors.user_find(identifier=" ANN@example.com ") == user
+    assert selectors.user_find(identifier="0" * 32) is None
+    assert selectors.user_find(identifier="not an address") is None
+
+
+def test_listing_users_pages_with_an_opaque_cursor_until_the_end(make_user) -> None:
+    made = {make_user(email=f"user{number}@example.com").id for number in range(5)}
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = selectors.user_list(limit=2, cursor=cursor)
+        seen += [user.id for user in page.users]
+        pages += 1
+        cursor = page.cursor
+        if cursor is None:
+            break
+
+    assert sorted(seen) == sorted(made)
+    assert pages == 3
+
+
+def test_listing_users_filters_in_dynamodb(make_user) -> None:
+    make_user(email="ann@example.com")
+    staff = make_user(email="staff@example.com", is_staff=True)
+
+    page = selectors.user_list(limit=10, staff_only=True)
+
+    assert [user.id for user in page.users] == [staff.id]
+    assert page.cursor is None
+    assert selectors.user_list(limit=10, inactive_only=True).users == []
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["!!!", "bm90IGpzb24=", "eyJrZXkiOiB7IlMiOiAieCJ9fQ==", "eyJpZCI6IHsiUyI6ICJ4In19"],
+    ids=["not-base64", "not-json", "other-key", "not-an-id"],
+)
+def test_a_cursor_not_made_by_user_list_is_refused(cursor) -> None:
+    with pytest.raises(selectors.InvalidCursorError):
+        selectors.user_list(limit=1, cursor=cursor)

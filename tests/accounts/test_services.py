@@ -2,15 +2,17 @@
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from accounts import selectors, services
-from accounts.models import EmailClaim, User
+from accounts.models import EmailClaim, Session, User
 from accounts.ratelimits import login_failure_budget
 from accounts.session_keys import stored_id
 from nebula.dynamo.models import connection
@@ -126,6 +128,60 @@ def test_changing_the_password_of_a_deleted_user_brings_nothing_back(user) -> No
         services.user_change_password(user=user, password=NEW_PASSWORD)
 
     assert User.count() == 0
+
+
+# --- operators' and admins' account actions ------------------------------------------
+
+
+def test_a_user_created_without_a_password_cannot_sign_in() -> None:
+    ann = services.user_create(email="ann@example.com", password=None)
+
+    assert not selectors.user_get(user_id=ann.id).has_usable_password()
+    assert log_in(Client(), password="").status_code == 200
+
+
+def test_setting_active_as_a_staff_member_is_refused_for_a_staff_account(make_user) -> None:
+    staff = make_user(email="staff@example.com", is_staff=True)
+    other = make_user(email="other@example.com", is_staff=True)
+
+    with pytest.raises(services.AdminActionRefusedError):
+        services.user_set_active(user=other, active=False, actor=staff)
+
+    assert selectors.user_get(user_id=other.id).is_active
+
+
+def test_setting_active_as_an_operator_may_deactivate_a_superuser(superuser) -> None:
+    change = services.user_set_active(user=superuser, active=False)
+
+    assert change == services.ActiveChange(changed=True, sessions_ended=0)
+    assert not selectors.user_get(user_id=superuser.id).is_active
+
+
+def test_setting_active_on_a_deleted_user_brings_nothing_back(user) -> None:
+    services.user_delete(user=user)
+
+    with pytest.raises(services.UserGoneError):
+        services.user_set_active(user=user, active=False)
+
+    assert selectors.user_get(user_id=user.id) is None
+
+
+def test_ending_everyones_sessions_ends_anonymous_ones_too(user) -> None:
+    log_in(Client())
+    now = timezone.now()
+    services.session_save(
+        stored_id="anonymous",
+        data="",
+        expires=now + timedelta(hours=1),
+        user_id=None,
+        created=now,
+        ip=None,
+        user_agent=None,
+        must_create=True,
+    )
+
+    assert services.session_end_everyone() == 2
+    assert list(Session.scan()) == []
 
 
 def test_updates_never_bring_a_deleted_user_back(user, superuser) -> None:

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors, services
 from accounts.management.validation import password_problems
+from nebula.management.dynamodb import unreachable_as_command_error
 
 MAX_TRIES = 3
 
@@ -31,6 +32,10 @@ class Command(BaseCommand):
         return password
 
     def handle(self, *args: Any, **options: Any) -> str:
+        with unreachable_as_command_error():
+            return self._change(options)
+
+    def _change(self, options: dict[str, Any]) -> str:
         email = options["email"]
         if not email:
             raise CommandError("give the account's email address: manage.py changepassword EMAIL")

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
 from accounts.management.validation import email_problem, password_problems
+from nebula.management.dynamodb import unreachable_as_command_error
 
 
 class NotRunningInTTYError(Exception):
@@ -56,6 +57,10 @@ class Command(BaseCommand):
         return super().execute(*args, **options)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with unreachable_as_command_error():
+            self._create(options)
+
+    def _create(self, options: dict[str, Any]) -> None:
         try:
             if options["interactive"]:
                 if hasattr(self.stdin, "isatty") and not self.stdin.isatty():
