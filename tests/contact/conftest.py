@@ -1,0 +1,61 @@
+"""Contact fixtures: a good form, browsers for visitors and staff, mail backends that fail."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from contact.models import ContactMessage
+from tests.accounts.conftest import PASSWORD, log_in, make_user, signed_in, user  # noqa: F401
+
+GOOD = {
+    "name": "Ann Example",
+    "email": "ann@example.com",
+    "subject": "A question about jobs",
+    "message": "Hello,\nhow long may a job run?\n\nThanks",
+}
+
+
+class BrokenBackend:
+    """A mail backend whose server is down."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages) -> int:
+        raise ConnectionRefusedError("the mail server is down")
+
+
+def stored() -> list[ContactMessage]:
+    """Return every stored message (a Scan: tests only)."""
+    return list(ContactMessage.scan(consistent_read=True))
+
+
+def csrf_token(client: Client) -> str:
+    return client.cookies["csrftoken"].value
+
+
+def csrf_client(email: str) -> Client:
+    """A browser that checks CSRF as a real one does, signed in as ``email``."""
+    client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")
+    response = client.post(
+        "/accounts/login/",
+        {"email": email, "password": PASSWORD, "csrfmiddlewaretoken": csrf_token(client)},
+    )
+    assert response.status_code == 302, response.content
+    return client
+
+
+def form_token(page: bytes) -> str:
+    return re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+
+
+@pytest.fixture
+def staff(make_user):  # noqa: F811
+    return make_user(email="helper@example.com", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    return csrf_client("helper@example.com")
