@@ -26,6 +26,20 @@ class BrokenBackend:
         raise ConnectionRefusedError("the mail server is down")
 
 
+class OneBrokenMailboxBackend:
+    """A mail backend that refuses mail to broken@example.com and delivers the rest."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        from django.core.mail.backends.locmem import EmailBackend
+
+        self.delivering = EmailBackend(*args, **kwargs)
+
+    def send_messages(self, messages) -> int:
+        if any("broken@example.com" in m.to for m in messages):
+            raise ConnectionRefusedError("mailbox unavailable")
+        return self.delivering.send_messages(messages)
+
+
 def stored() -> list[ContactMessage]:
     """Return every stored message (a Scan: tests only)."""
     return list(ContactMessage.scan(consistent_read=True))

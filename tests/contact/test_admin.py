@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from django.core import mail
@@ -220,7 +221,7 @@ def test_a_forged_cursor_is_refused(staff_client) -> None:
 def test_a_cursor_of_one_list_does_not_page_another(staff_client) -> None:
     _many(26, STATUS_NEW)
     first = staff_client.get(LIST)
-    cursor = re.search(rb"cursor=([^\"&]+)", first.content).group(1).decode()
+    cursor = unquote(re.search(rb"cursor=([^\"&]+)", first.content).group(1).decode())
 
     response = staff_client.get(LIST, {"status": "handled", "cursor": cursor})
 

@@ -64,6 +64,19 @@ def test_every_staff_address_is_told(client, settings) -> None:
     assert stored()[0].mail_status == MAIL_SENT
 
 
+def test_one_staff_address_failing_makes_the_notification_failed(client, settings) -> None:
+    settings.EMAIL_BACKEND = "tests.contact.conftest.OneBrokenMailboxBackend"
+    settings.NEBULA_CONTACT_RECIPIENTS = ["broken@example.com", "two@example.com"]
+
+    client.post("/contact/", GOOD)
+
+    [message] = stored()
+    assert [m.to for m in mail.outbox] == [["ann@example.com"], ["two@example.com"]]
+    assert message.confirmation_mail == MAIL_SENT
+    assert message.notification_mail == MAIL_FAILED
+    assert message.notification_error == "ConnectionRefusedError: mailbox unavailable"
+
+
 def test_mail_sent_in_the_background_is_recorded_when_it_is_done(client, settings) -> None:
     settings.NEBULA_MAIL_IN_BACKGROUND = True
 
