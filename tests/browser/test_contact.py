@@ -1,0 +1,53 @@
+"""The contact form in Chromium: errors a person can see and fix, a trap no person meets."""
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, PHONE, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SIZES = {"phone": PHONE, "desktop": DESKTOP}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_contact_form_shows_its_errors_and_hides_its_trap(page_at, site_url, size) -> None:
+    page = page_at(SIZES[size])
+    page.goto(site_url + "/")
+    page.get_by_role("link", name="Contact us").click()
+    assert page.title() == "Contact us · Nebula"
+
+    page.get_by_label("Your name").fill("Ann")
+    page.get_by_label("Your email address").fill("not an address")
+    page.get_by_label("Subject").fill("A question")
+    # The browser's own check would stop an empty message; the server's errors are the subject.
+    page.evaluate("document.querySelector('form.form').noValidate = true")
+    page.get_by_role("button", name="Send message").click()
+
+    assert page.get_by_text("Enter a valid email address.").is_visible()
+    assert page.get_by_text("This field is required.").is_visible()
+    assert page.get_by_label("Your name").input_value() == "Ann"  # what was typed stays
+    # Off screen (Playwright counts any box with a size as visible), and out of the a11y tree.
+    trap = page.locator("input[name=website]").bounding_box()
+    assert trap["x"] + trap["width"] <= 0
+    assert page.get_by_role("textbox", name="Leave this field empty").count() == 0
+    assert page.get_by_role("textbox", name="Subject").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, f"contact-errors-{size}")
+
+
+def test_tabbing_through_the_form_never_reaches_the_trap(page_at, site_url) -> None:
+    page = page_at(DESKTOP)
+    page.goto(site_url + "/contact/")
+    page.get_by_label("Your name").focus()
+
+    names = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        names.append(
+            page.evaluate(
+                "document.activeElement.name || document.activeElement.textContent.trim()"
+            )
+        )
+
+    assert "website" not in names
+    assert names[:4] == ["email", "subject", "message", "Send message"]
