@@ -84,7 +84,10 @@ class ContactForm(NebulaForm):
 
 class ReplyForm(NebulaForm):
     subject = forms.CharField(
-        label="Subject", max_length=SUBJECT_MAX_LENGTH, validators=[validate_one_line_text]
+        label="Subject",
+        max_length=SUBJECT_MAX_LENGTH,
+        validators=[validate_one_line_text],
+        widget=forms.TextInput(attrs={"size": 70}),
     )
     body = forms.CharField(
         label="Reply",

@@ -180,3 +180,12 @@ def test_the_signed_in_pages_link_to_the_contact_page_too(signed_in) -> None:
     page = signed_in.get("/accounts/profile/").content.decode()
 
     assert 'href="/contact/"' in page[page.index('<footer class="site-footer">') :]
+
+
+def test_a_visitor_reads_the_form_without_a_dynamodb_call(client, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    assert client.get("/contact/").status_code == 200
+
+    [access] = [r for r in caplog.records if r.name == "nebula.access"]
+    assert access.dynamodb_calls == 0
