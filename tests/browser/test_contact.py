@@ -51,3 +51,34 @@ def test_tabbing_through_the_form_never_reaches_the_trap(page_at, site_url) -> N
 
     assert "website" not in names
     assert names[:4] == ["email", "subject", "message", "Send message"]
+
+
+def test_the_contact_pages_and_their_admin_keep_the_content_security_policy(
+    page_at, site_url
+) -> None:
+    from accounts import services as account_services
+    from contact import services
+    from tests.accounts.conftest import PASSWORD
+
+    account_services.user_create(email="root@example.com", password=PASSWORD, is_staff=True)
+    services.message_create(name="Ann", email="ann@example.com", subject="A question", message="Hi")
+    page = page_at(DESKTOP)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto(site_url + "/contact/")
+    page.goto(site_url + "/contact/sent/")
+    page.goto(site_url + "/accounts/login/?next=/admin/")
+    page.get_by_label("Email address").fill("root@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(site_url + "/admin/")
+    page.goto(site_url + "/admin/contact/messages/")
+    page.get_by_role("link", name="A question").click()
+    page.get_by_role("button", name="Mark handled").click()
+    assert page.get_by_text("is marked handled").is_visible()
+    page.wait_for_timeout(300)
+
+    assert violations == []
