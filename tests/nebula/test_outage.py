@@ -192,7 +192,9 @@ def test_pages_that_need_no_data_answer_at_full_speed_while_dynamodb_hangs(
     for path in ("/", "/healthz", "/accounts/login/"):
         response, elapsed = _timed(lambda path=path: anonymous.get(path))
         assert response.status_code == 200, path
-        assert elapsed < 0.2, path
+        # Shorter than one read timeout: it never waited on the hung server
+        # (how fast it is belongs in `make bench`, not in a timed test).
+        assert elapsed < settings.NEBULA_DYNAMODB_READ_TIMEOUT, path
     assert {line["dynamodb_calls"] for line in log.access()} == {0}
 
 
@@ -281,10 +283,12 @@ def test_under_gunicorn_a_hung_dynamodb_gives_the_503_page_then_recovers(
         time.sleep(0.2)
         # Meanwhile another thread of the same worker serves a page that needs no data.
         home, home_elapsed = production_server.get("/", signed_in=False)
+        answered_while_the_other_waited = not waiting.done()
         response, elapsed = waiting.result()
 
     assert home.status == 200
-    assert home_elapsed < 0.2
+    assert answered_while_the_other_waited
+    assert home_elapsed < settings.NEBULA_DYNAMODB_READ_TIMEOUT
     assert response.status == 503
     assert response.getheader("Retry-After") == str(settings.NEBULA_RETRY_AFTER_SECONDS)
     assert b"try again" in response.body.lower()
