@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from pynamodb.expressions.condition import Condition
 
 from datalayer.models import connection
+from nebula import cursors
+from nebula.cursors import decode_cursor, encode_cursor
 from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys
@@ -158,7 +161,7 @@ def user_find(*, identifier: str) -> User | None:
     return user_get_by_email(email=identifier)
 
 
-class InvalidCursorError(ValueError):
+class InvalidCursorError(cursors.InvalidCursorError):
     """The cursor was not made by :func:`user_list`."""
 
 
@@ -227,6 +230,51 @@ def user_list(
     )
     users = list(results)
     return UserPage(users=users, cursor=_encode_cursor(results.last_evaluated_key))
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    """What the admin's users list keeps: None or "" means "any"."""
+
+    is_staff: bool | None = None
+    is_active: bool | None = None
+    email_verified: bool | None = None
+    email_prefix: str = ""
+    name_contains: str = ""
+
+    def condition(self) -> Condition | None:
+        """Return the Scan's FilterExpression (None when nothing is filtered)."""
+        parts: list[Condition] = [
+            getattr(User, name) == value
+            for name in ("is_staff", "is_active", "email_verified")
+            if (value := getattr(self, name)) is not None
+        ]
+        if self.email_prefix:
+            parts.append(User.email.startswith(self.email_prefix))
+        if self.name_contains:
+            parts.append(User.display_name.contains(self.name_contains))
+        condition = None
+        for part in parts:
+            condition = part if condition is None else condition & part
+        return condition
+
+
+def user_page(*, cursor: str | None, limit: int, filters: UserFilters) -> UserPage:
+    """Return one page of users: one ``Scan`` call of ``limit`` items, then the filter.
+
+    DynamoDB applies the filter after reading ``limit`` items, so a filtered page
+    may hold fewer users than ``limit``, or none, while ``cursor`` says more
+    of the table is left. Users come in the table's order (by hash of the id).
+    Raises ``InvalidCursorError`` for a cursor this site did not make.
+    """
+    start = None
+    if cursor:
+        start = {"id": {"S": decode_cursor(cursor, fields={"id": is_user_id})["id"]}}
+    results = User.scan(filters.condition(), page_size=limit, last_evaluated_key=start)
+    page = next(results.page_iter, {})
+    users = [User.from_raw_data(item) for item in page.get("Items", [])]
+    last = results.page_iter.last_evaluated_key
+    return UserPage(users=users, cursor=encode_cursor({"id": last["id"]["S"]}) if last else None)
 
 
 def second_factor_get(*, user_id: str) -> SecondFactor | None:

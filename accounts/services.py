@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied
 from django.dispatch import Signal
 from django.utils import timezone
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from datalayer.models import connection
+from nebula.audit import AuditEntry, audit_entry, audit_record
 from nebula.email_addresses import canonical_email
 from nebula.validators import validate_one_line_text
 
@@ -301,6 +302,42 @@ def _refuse_unless_allowed(*, actor: User, user: User) -> None:
         raise AdminActionRefusedError(reason)
 
 
+def _admin_entry(*, actor: User, action: str, user: User, before: dict, after: dict) -> AuditEntry:
+    """Build the audit entry of ``actor``'s action on ``user`` (names kept: both may go)."""
+    return audit_entry(
+        actor_id=actor.id,
+        actor_label=actor.email,
+        action=action,
+        entity_type="user",
+        entity_id=user.id,
+        entity_label=user.email,
+        before=before,
+        after=after,
+    )
+
+
+def _admin_guard(actor: User) -> Condition:
+    """Return the condition an admin write checks on the stored user.
+
+    The user must exist; for an actor who is not a superuser it must also not be
+    staff or superuser on the stored item, not only on the copy a form was made from.
+    """
+    condition = User.id.exists()
+    if not actor.is_superuser:
+        condition &= (User.is_staff == False) & (User.is_superuser == False)  # noqa: E712
+    return condition
+
+
+def _admin_transact(write: Callable[[TransactWrite], None]) -> None:
+    """Run an admin write and its audit entry in one transaction; both or neither."""
+    try:
+        _transact(write)
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in _cancelled_by(exc):
+            raise ConcurrentEditError from exc
+        raise
+
+
 def user_admin_update(
     *, actor: User, user: User, expected_version: int, changes: dict[str, object]
 ) -> User:
@@ -308,7 +345,8 @@ def user_admin_update(
 
     Raises ``AdminActionRefusedError`` when ``actor`` may not make them (see
     :func:`user_admin_refusal`; only superusers grant or remove staff and
-    superuser status). Deactivating ends every session of the user.
+    superuser status). The change and its audit entry ("user.change", the changed
+    fields before and after) are one transaction. Deactivating ends every session.
     """
     _refuse_unless_allowed(actor=actor, user=user)
     allowed = {"display_name", "is_active", "email_verified", "is_staff", "is_superuser"}
@@ -319,36 +357,142 @@ def user_admin_update(
         return user
     if "display_name" in changes:
         validate_one_line_text(changes["display_name"])
-    user.version = expected_version
-    condition = User.id.exists()
-    if not actor.is_superuser:
-        if {"is_staff", "is_superuser"} & set(changes):
-            raise AdminActionRefusedError(
-                "Only a superuser may grant or remove staff or superuser status."
-            )
-        # Checked on the stored item too, not only on the copy the form was made from.
-        condition &= (User.is_staff == False) & (User.is_superuser == False)  # noqa: E712
-    try:
-        user.update(
-            actions=[getattr(User, name).set(value) for name, value in changes.items()],
-            condition=condition,
+    if not actor.is_superuser and {"is_staff", "is_superuser"} & set(changes):
+        raise AdminActionRefusedError(
+            "Only a superuser may grant or remove staff or superuser status."
         )
-    except UpdateError as exc:
-        if _condition_failed(exc):
-            raise ConcurrentEditError from exc
-        raise
+    # Exact: the write checks the version this copy was read at.
+    entry = _admin_entry(
+        actor=actor,
+        action="user.change",
+        user=user,
+        before={name: getattr(user, name) for name in changes},
+        after=dict(changes),
+    )
+    user.version = expected_version
+
+    def write(transaction: TransactWrite) -> None:
+        # PynamoDB adds "version = expected" to the condition and bumps the version.
+        transaction.update(
+            user,
+            actions=[getattr(User, name).set(value) for name, value in changes.items()],
+            condition=_admin_guard(actor),
+        )
+        transaction.save(entry, condition=AuditEntry.id.does_not_exist())
+
+    _admin_transact(write)
+    for name, value in changes.items():
+        setattr(user, name, value)
     if changes.get("is_active") is False:
         session_end_all(user_id=user.id)
     return user
+
+
+def user_admin_set_active(*, actor: User, user: User, active: bool) -> int:
+    """Deactivate or reactivate ``user`` for ``actor``; return how many sessions ended.
+
+    Deactivating ends every session at once. The flag and its audit entry
+    ("user.deactivate" / "user.reactivate") are one transaction, conditional on
+    the user being as read (its version). Nothing happens, and nothing is
+    recorded, when the user already is as asked. An admin cannot deactivate
+    their own account (they would lock themselves out mid-action).
+    """
+    _refuse_unless_allowed(actor=actor, user=user)
+    if not active and actor.id == user.id:
+        raise AdminActionRefusedError("You cannot deactivate your own account here.")
+    if user.is_active == active:
+        return 0
+    entry = _admin_entry(
+        actor=actor,
+        action="user.reactivate" if active else "user.deactivate",
+        user=user,
+        before={"is_active": user.is_active},
+        after={"is_active": active},
+    )
+
+    def write(transaction: TransactWrite) -> None:
+        transaction.update(
+            user, actions=[User.is_active.set(active)], condition=_admin_guard(actor)
+        )
+        transaction.save(entry, condition=AuditEntry.id.does_not_exist())
+
+    _admin_transact(write)
+    user.is_active = active
+    return 0 if active else session_end_all(user_id=user.id)
 
 
 def user_admin_end_sessions(*, actor: User, user: User) -> int:
     """End every session of ``user`` for ``actor``; return how many ended.
 
     Raises ``AdminActionRefusedError`` when ``actor`` may not (:func:`user_admin_refusal`).
+    The audit entry ("user.end_sessions") is written right after the deletes: a
+    ``BatchWriteItem`` is no transaction, so it cannot share one.
     """
     _refuse_unless_allowed(actor=actor, user=user)
-    return session_end_all(user_id=user.id)
+    ended = session_end_all(user_id=user.id)
+    audit_record(
+        actor_id=actor.id,
+        actor_label=actor.email,
+        action="user.end_sessions",
+        entity_type="user",
+        entity_id=user.id,
+        entity_label=user.email,
+        before={"sessions": ended},
+        after={"sessions": 0},
+    )
+    return ended
+
+
+def user_admin_send_password_reset(*, actor: User, user: User, send: Callable[[], None]) -> None:
+    """Send ``user`` a password-reset link for ``actor`` (``send`` mails it), and audit it.
+
+    Refused for a deactivated account (the link would not work) and, for an actor
+    who is not a superuser, for staff accounts. The entry ("user.password_reset")
+    is written once the mail is handed over; the password itself does not change.
+    """
+    _refuse_unless_allowed(actor=actor, user=user)
+    if not user.is_active:
+        raise AdminActionRefusedError(
+            f"{user.email} is deactivated: reactivate it before sending a reset link."
+        )
+    send()
+    audit_record(
+        actor_id=actor.id,
+        actor_label=actor.email,
+        action="user.password_reset",
+        entity_type="user",
+        entity_id=user.id,
+        entity_label=user.email,
+        before={},
+        after={"reset_link_sent_to": user.email},
+    )
+
+
+def user_admin_delete(*, actor: User, user: User) -> list[str]:
+    """Delete ``user`` for ``actor`` as self-deletion does (:func:`user_delete`).
+
+    The user, the address claim and the audit entry ("user.delete", what the
+    account was) are one transaction, conditional on the stored user (an account
+    made staff meanwhile is not deleted by a non-superuser); sessions and other
+    apps' data follow. Admins delete their own account from their account page.
+    """
+    _refuse_unless_allowed(actor=actor, user=user)
+    if actor.id == user.id:
+        raise AdminActionRefusedError("Delete your own account from your account page.")
+    fields = ("email", "display_name", "is_active", "email_verified", "is_staff", "is_superuser")
+    entry = _admin_entry(
+        actor=actor,
+        action="user.delete",
+        user=user,
+        before={name: getattr(user, name) for name in fields},
+        after={},
+    )
+    try:
+        return user_delete(user=user, audit=entry, condition=_admin_guard(actor))
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in _cancelled_by(exc):
+            raise ConcurrentEditError from exc
+        raise
 
 
 def _actor_label(actor: User | None) -> str:
@@ -433,16 +577,24 @@ def user_import(
     return user
 
 
-def user_delete(*, user: User) -> list[str]:
-    """Delete the user, their address claim, second factor and sessions; say what was removed."""
+def user_delete(
+    *, user: User, audit: AuditEntry | None = None, condition: Condition | None = None
+) -> list[str]:
+    """Delete the user, their address claim, second factor and sessions; say what was removed.
+
+    ``audit`` (an admin's deletion) is saved in the same transaction as the
+    user and claim deletes; ``condition`` is checked on the stored user.
+    """
     sessions = session_list_for_user(user_id=user.id)
 
     def write(transaction: TransactWrite) -> None:
-        transaction.delete(User(user.id), add_version_condition=False)
+        transaction.delete(User(user.id), condition=condition, add_version_condition=False)
         transaction.delete(
             EmailClaim(normalize_email(user.email)), condition=EmailClaim.user_id == user.id
         )
         transaction.delete(SecondFactor(user.id))
+        if audit is not None:
+            transaction.save(audit, condition=AuditEntry.id.does_not_exist())
 
     _transact(write)
     removed = ["your account and profile", f"your email address {user.email}"]
@@ -677,20 +829,33 @@ def second_factor_reset(*, actor: User, user: User) -> bool:
     """Delete ``user``'s second factor and end their sessions; False if they had none.
 
     Only a superuser may, and not their own (another superuser does that). The
-    person sets up a new factor at their next admin visit.
+    person sets up a new factor at their next admin visit. The delete and its
+    audit entry ("user.second_factor_reset") are one transaction.
     """
     if not actor.is_superuser:
         raise AdminActionRefusedError("Only a superuser may reset a second factor.")
     if actor.id == user.id:
         raise AdminActionRefusedError("Another superuser must reset your own second factor.")
+    entry = _admin_entry(
+        actor=actor,
+        action="user.second_factor_reset",
+        user=user,
+        before={"second_factor": True},
+        after={"second_factor": False},
+    )
+
+    def write(transaction: TransactWrite) -> None:
+        transaction.delete(SecondFactor(user.id), condition=SecondFactor.user_id.exists())
+        transaction.save(entry, condition=AuditEntry.id.does_not_exist())
+
     try:
-        SecondFactor(user.id).delete(condition=SecondFactor.user_id.exists())
-    except DeleteError as exc:
-        if _condition_failed(exc):
+        _transact(write)
+    except TransactWriteError as exc:
+        # TransactItems are [delete factor, put entry]: no factor, nothing recorded.
+        if _cancelled_by(exc)[:1] == ["ConditionalCheckFailed"]:
             return False
         raise
     # Sessions that passed the old factor must not outlive it.
     session_end_all(user_id=user.id)
-    # Audit: the one place this action is recorded (nebula/audit.py will take it over).
     logger.info("admin %s reset the second factor of user %s", actor.id, user.id)
     return True

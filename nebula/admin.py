@@ -3,9 +3,11 @@
 There are no ORM models to register. Instead each app registers an
 :class:`AdminSection` (a title, a description and its own admin views, written
 with the admin's templates) in its ``admin.py``, which Django's admin autodiscovery
-imports. The site keeps the admin's look, permission checks and logout; signing
-in goes through the site's own login page (``settings.LOGIN_URL``), so the admin
-has no second, unthrottled password form.
+imports. The audit log (``nebula.audit``) is the site's own section: it belongs
+to no app, and replaces Django's "Recent actions" (which reads the ORM). The
+site keeps the admin's look, permission checks and logout; signing in goes
+through the site's own login page (``settings.LOGIN_URL``), so the admin has no
+second, unthrottled password form.
 
 Every admin URL answers a page of its own or a 404: Django's views that need the
 ORM (``ModelAdmin`` pages, "view on site", autocomplete) are not routed.
@@ -26,9 +28,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
-from django.urls import URLPattern, path, reverse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
 
 from . import second_factor
+from .audit import audit_list
+from .audit_admin import audit_log
 
 # Installed only for their machinery (forms, tokens, logout); contrib.auth's admin
 # module registers its User and Group, whose pages would query the ORM.
@@ -47,6 +51,8 @@ class AdminSection:
     description: str
     index_url_name: str
     urls: list[URLPattern] = field(default_factory=list)
+    # Entity type in the audit log ("user") -> URL name of its admin page, given the id.
+    entity_urls: dict[str, str] = field(default_factory=dict)
 
 
 class NebulaAdminSite(admin.AdminSite):
@@ -58,6 +64,18 @@ class NebulaAdminSite(admin.AdminSite):
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self._sections: dict[str, AdminSection] = {}
+        self.register_section(
+            AdminSection(
+                slug="audit",
+                title="Audit log",
+                description=(
+                    "Every admin action: who, what, when, the values before and after; "
+                    "newest first, by actor or by entity."
+                ),
+                index_url_name="admin:nebula_audit",
+                urls=[path("", self.admin_view(audit_log), name="nebula_audit")],
+            )
+        )
 
     def register_section(self, section: AdminSection) -> None:
         """Add an app's admin pages (called from the app's ``admin.py``)."""
@@ -65,6 +83,16 @@ class NebulaAdminSite(admin.AdminSite):
 
     def sections(self) -> list[AdminSection]:
         return sorted(self._sections.values(), key=lambda s: s.title)
+
+    def entity_url(self, entity_type: str, entity_id: str) -> str | None:
+        """Return the admin page of an audited entity, if an app declared one."""
+        for section in self._sections.values():
+            if entity_type in section.entity_urls:
+                try:
+                    return reverse(section.entity_urls[entity_type], args=[entity_id])
+                except NoReverseMatch:
+                    return None
+        return None
 
     def register(
         self,
@@ -87,6 +115,7 @@ class NebulaAdminSite(admin.AdminSite):
         urls = [
             path(f"{section.slug}/", (section.urls, "", None))
             for section in self._sections.values()
+            if section.urls
         ]
         django_urls = [
             url for url in super().get_urls() if getattr(url, "name", None) not in _ORM_VIEWS
@@ -134,6 +163,8 @@ class NebulaAdminSite(admin.AdminSite):
             **self.each_context(request),
             "title": self.index_title,
             "sections": self.sections(),
+            # Django's "Recent actions" reads the ORM's LogEntry; ours is the audit log.
+            "recent_actions": audit_list(actor_id=request.user.pk, limit=10).entries,
             **(extra_context or {}),
         }
         request.current_app = self.name

@@ -9,6 +9,11 @@ again. Pending mail is finished when the process exits normally.
 :func:`send_built` moves the building too (tokens, templates) out of the request:
 the request hands over a function, and whether it makes a mail at all is decided
 beside the request, so every request does the same work.
+
+A caller that must know what became of a mail (to record it) passes ``on_done``:
+it is called once with a :class:`Delivery` after the mail was sent or failed, in
+the thread that tried, which has no request around it. Whatever it raises is
+logged and goes no further.
 """
 
 import logging
@@ -24,6 +29,9 @@ logger = logging.getLogger(__name__)
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nebula-mail")
 _pending: set[Future] = set()
 
+# A reason is shown to admins and stored: long SMTP transcripts are cut.
+REASON_MAX_LENGTH = 500
+
 
 @dataclass(frozen=True)
 class Mail:
@@ -34,34 +42,65 @@ class Mail:
     body: str
 
 
-def send(*, to: str, subject: str, body: str) -> None:
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one mail: sent, or not and why (the error, without a traceback)."""
+
+    sent: bool
+    reason: str = ""
+
+
+OnDone = Callable[[Delivery], None]
+
+
+def send(*, to: str, subject: str, body: str, on_done: OnDone | None = None) -> None:
     """Send one plain-text mail, in the background unless settings say otherwise."""
     message = Mail(to=to, subject=subject, body=body)
-    send_built(lambda: message)
+    send_built(lambda: message, on_done=on_done)
 
 
-def send_built(build: Callable[[], Mail | None]) -> None:
-    """Build a mail with ``build`` and send it, both beside the request; None sends nothing."""
+def send_built(build: Callable[[], Mail | None], *, on_done: OnDone | None = None) -> None:
+    """Build a mail with ``build`` and send it, both beside the request; None sends nothing.
+
+    ``on_done`` hears the outcome of a mail that was built (not of None).
+    """
     if not settings.NEBULA_MAIL_IN_BACKGROUND:
-        _build_and_deliver(build)
+        _build_and_deliver(build, on_done)
         return
-    future = _executor.submit(_build_and_deliver, build)
+    future = _executor.submit(_build_and_deliver, build, on_done)
     _pending.add(future)
     future.add_done_callback(_pending.discard)
 
 
-def _build_and_deliver(build: Callable[[], Mail | None]) -> None:
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:REASON_MAX_LENGTH]
+
+
+def _build_and_deliver(build: Callable[[], Mail | None], on_done: OnDone | None) -> None:
     try:
         message = build()
-    except Exception:
+    except Exception as exc:
         logger.exception("could not build a mail")
+        _report(on_done, Delivery(sent=False, reason=f"could not build the mail: {_reason(exc)}"))
         return
     if message is None:
         return
     try:
         send_mail(message.subject, message.body, None, [message.to])
-    except Exception:
+    except Exception as exc:
         logger.exception("could not send the mail %r", message.subject)
+        _report(on_done, Delivery(sent=False, reason=_reason(exc)))
+    else:
+        _report(on_done, Delivery(sent=True))
+
+
+def _report(on_done: OnDone | None, delivery: Delivery) -> None:
+    if on_done is None:
+        return
+    try:
+        on_done(delivery)
+    except Exception:
+        logger.exception("could not record what became of a mail")
 
 
 def wait_for_pending(timeout: float = 30.0) -> None:

@@ -6,6 +6,7 @@ and ``/readyz`` see every table the site uses, the job record's included.
 
 from datalayer.jobs import Job
 
+from .audit import AuditEntry
 from .dynamo.cache import CacheEntry
 
-__all__ = ["CacheEntry", "Job"]
+__all__ = ["AuditEntry", "CacheEntry", "Job"]

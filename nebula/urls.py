@@ -10,5 +10,6 @@ handler500 = "nebula.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("contact/", include("contact.urls")),
     path("admin/", admin.site.urls),
 ]

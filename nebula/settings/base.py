@@ -23,6 +23,7 @@ ALLOWED_HOSTS: list[str] = []
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "accounts",
+    "contact",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -192,6 +193,9 @@ NEBULA_RATES = {
     "password_check_user": env.str("NEBULA_RATE_PASSWORD_CHECK_USER", default="10/h"),
     # Wrong second-factor codes (TOTP or recovery) per staff member.
     "second_factor_user": env.str("NEBULA_RATE_SECOND_FACTOR_USER", default="5/15m"),
+    # The contact form (contact/ratelimits.py): every POST counts.
+    "contact_ip": env.str("NEBULA_RATE_CONTACT_IP", default="10/h"),
+    "contact_email": env.str("NEBULA_RATE_CONTACT_EMAIL", default="5/h"),
 }
 # How long a browser that signed in stays a trusted device of the account.
 NEBULA_DEVICE_COOKIE_AGE = env.int("NEBULA_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
@@ -200,6 +204,9 @@ NEBULA_TRUSTED_PROXY_COUNT = env.int("NEBULA_TRUSTED_PROXY_COUNT", default=0)
 
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Nebula <nebula@localhost>")
 NEBULA_MAIL_IN_BACKGROUND = env.bool("NEBULA_MAIL_IN_BACKGROUND", default=True)
+# Staff addresses that hear of each contact message (docs/contact.md); empty: none
+# are mailed, and each message shows that failure in the admin.
+NEBULA_CONTACT_RECIPIENTS = env.list("NEBULA_CONTACT_RECIPIENTS", default=[])
 # Where links in mails point ("https://nebula.example.com"); empty: the request's host.
 NEBULA_SITE_URL = env.str("NEBULA_SITE_URL", default="")
 

@@ -48,6 +48,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = LOCAL_STATE_DIR / "mail"
 NEBULA_LOCAL_MODE = True
+# Contact messages are announced to the local admin (written to mail/ like all mail).
+NEBULA_CONTACT_RECIPIENTS = env.list(
+    "NEBULA_CONTACT_RECIPIENTS",
+    default=[env.str("NEBULA_LOCAL_ADMIN_EMAIL", default="admin@localhost")],
+)
 
 NEBULA_LOG_FORMAT = env.str("NEBULA_LOG_FORMAT", default="text")
 LOGGING = logging_config(NEBULA_LOG_FORMAT, env.str("NEBULA_LOG_LEVEL", default="INFO"))

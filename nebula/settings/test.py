@@ -17,3 +17,5 @@ PASSWORD_HASHERS = [
 NEBULA_MAIL_IN_BACKGROUND = False
 # Generous limits; the rate-limit tests set their own.
 NEBULA_RATES = dict.fromkeys(NEBULA_RATES, "1000/m")
+# Staff who hear of contact messages (tests/contact).
+NEBULA_CONTACT_RECIPIENTS = ["staff@example.com"]

@@ -55,11 +55,17 @@ def test_a_signed_in_non_staff_user_is_told_they_have_no_access(signed_in) -> No
     assert b"no access to the admin" in response.content
 
 
-def test_staff_find_a_user_by_address_in_any_case(admin_client, user) -> None:
-    index = admin_client.get("/admin/")
-    assert index.status_code == 200
-    assert b"Accounts" in index.content
+def test_the_index_lists_users_sessions_and_the_audit_log(admin_client) -> None:
+    index = admin_client.get("/admin/").content.decode()
 
+    assert '<a class="section" href="/admin/accounts/users/">Users</a>' in index
+    assert '<a class="section" href="/admin/accounts/users/">Sessions</a>' in index
+    assert '<a class="section" href="/admin/audit/">Audit log</a>' in index
+    assert "Every admin action: who, what, when" in index
+    assert "Signed-in browsers: device, IP address" in index
+
+
+def test_staff_find_a_user_by_address_in_any_case(admin_client, user) -> None:
     found = admin_client.get("/admin/accounts/users/", {"q": "  ANN@example.com"})
     assert found.status_code == 302
     assert found["Location"] == f"/admin/accounts/users/{user.id}/"
@@ -282,3 +288,345 @@ def test_staff_still_manage_ordinary_users(helper, user) -> None:
 
     assert response.status_code == 302
     assert selectors.user_get(user_id=user.id).display_name == "Ann B"
+
+
+# The users list, its pages, filters and searches.
+
+
+def _page_rows(html: str) -> list[str]:
+    """Return the user ids a list page shows, in order."""
+    return re.findall(r'<th scope="row"><a href="/admin/accounts/users/([0-9a-f]{32})/">', html)
+
+
+def _next_link(html: str) -> str | None:
+    found = re.search(r'<a href="([^"]+)" rel="next">', html)
+    return found and found.group(1).replace("&amp;", "&")
+
+
+def _walk(client: Client, query: str = "") -> list[list[str]]:
+    """Follow "Next page" from the first page to the last; return each page's user ids."""
+    pages = []
+    url: str | None = "/admin/accounts/users/" + query
+    while url is not None:
+        response = client.get(url if url.startswith("/") else "/admin/accounts/users/" + url)
+        assert response.status_code == 200
+        html = response.content.decode()
+        pages.append(_page_rows(html))
+        url = _next_link(html)
+        assert len(pages) < 50, "the pages never end"
+    return pages
+
+
+@pytest.fixture
+def small_pages(monkeypatch) -> int:
+    from accounts import admin as accounts_admin
+
+    monkeypatch.setattr(accounts_admin, "USERS_PER_PAGE", 3)
+    return 3
+
+
+def test_the_users_list_is_for_staff_only(client, signed_in, admin_client, user) -> None:
+    anonymous = client.get("/admin/accounts/users/")
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/admin/login/")
+    assert client.get("/admin/accounts/users/", follow=True).redirect_chain[-1][0] == (
+        "/accounts/login/?next=/admin/accounts/users/"
+    )
+
+    refused = signed_in.get("/admin/accounts/users/", follow=True)
+    assert refused.status_code == 403
+    assert b"no access to the admin" in refused.content
+    assert user.email.encode() not in refused.content.replace(b"signed in as ann", b"")
+
+    listed = admin_client.get("/admin/accounts/users/")
+    assert listed.status_code == 200
+    assert user.id in _page_rows(listed.content.decode())
+
+
+def test_the_users_list_pages_through_the_whole_table_once(
+    admin_client, make_user, staff, small_pages
+) -> None:
+    made = {make_user(email=f"u{n}@example.com").id for n in range(8)} | {staff.id}
+
+    pages = _walk(admin_client)
+
+    assert len(pages) >= 3
+    assert all(len(page) <= small_pages for page in pages)
+    seen = [user_id for page in pages for user_id in page]
+    assert sorted(seen) == sorted(made)  # every user, each exactly once
+
+
+def test_a_filtered_page_may_be_short_yet_offers_the_next_page(
+    admin_client, make_user, staff, small_pages
+) -> None:
+    for n in range(12):
+        make_user(email=f"u{n}@example.com")
+    helper = make_user(email="helper@example.com", is_staff=True)
+
+    pages = _walk(admin_client, "?is_staff=yes")
+
+    # 14 users, 3 read per page: 5 pages, at most 2 of them with a staff member.
+
+    assert sorted(user_id for page in pages for user_id in page) == sorted([staff.id, helper.id])
+    assert any(page == [] for page in pages[:-1])  # an empty page, yet a "Next page" after it
+    assert b"a filtered Scan" in admin_client.get("/admin/accounts/users/").content
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?is_staff=yes", {"root"}),
+        ("?is_staff=no", {"ann", "off", "new"}),
+        ("?is_active=no", {"off"}),
+        ("?is_active=yes&email_verified=no", {"ann", "root"}),
+        ("?email_verified=yes", {"new"}),
+        ("?q=ne&match=prefix", {"new"}),
+        ("?q=Ann&match=name", {"ann"}),
+        ("?q=nn&match=name&is_active=yes", {"ann"}),
+    ],
+)
+def test_the_users_list_filters_and_searches(admin_client, make_user, query, expected) -> None:
+    people = {
+        "root": selectors.user_get_by_email(email="root@example.com"),
+        "ann": make_user(display_name="Ann"),
+        "off": make_user(email="off@example.com", display_name="Offline"),
+        "new": make_user(email="new@example.com", email_verified=True),
+    }
+    services.user_admin_set_active(actor=people["root"], user=people["off"], active=False)
+
+    shown = {user_id for page in _walk(admin_client, query) for user_id in page}
+
+    assert shown == {people[name].id for name in expected}
+
+
+def test_an_exact_search_by_user_id_opens_the_user(admin_client, user) -> None:
+    response = admin_client.get("/admin/accounts/users/", {"q": user.id.upper(), "match": "exact"})
+
+    assert response["Location"] == f"/admin/accounts/users/{user.id}/"
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor!",
+        "eyJpZCI6ICJ4In0",  # {"id": "x"}: not a user id
+        "eyJpZCI6IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwiZXZpbCI6MX0",  # an extra field
+        "W10",  # []
+        "é" * 10,
+        "A" * 600,
+    ],
+)
+def test_a_tampered_cursor_is_a_400_with_a_way_back(admin_client, user, cursor) -> None:
+    response = admin_client.get("/admin/accounts/users/", {"cursor": cursor})
+
+    assert response.status_code == 400
+    assert b"End of the table" not in response.content  # no page was read
+    assert b"That page link is not valid" in response.content or b"Ensure this value" in (
+        response.content
+    )
+    assert b'href="/admin/accounts/users/">First page' in response.content or len(cursor) > 512
+
+
+# Every action through HTTP with CSRF, and the audit entry it writes.
+
+
+def _entries(**kwargs) -> list:
+    from nebula.audit import audit_list
+
+    return audit_list(**kwargs).entries
+
+
+def _token(client: Client) -> dict[str, str]:
+    return {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+
+
+@pytest.fixture
+def root(staff) -> Client:
+    """The superuser ``staff``, in a CSRF-checking browser."""
+    return _csrf_client("root@example.com")
+
+
+def test_an_action_without_the_csrf_token_is_refused(root, user) -> None:
+    response = root.post(f"/admin/accounts/users/{user.id}/deactivate/")
+
+    assert response.status_code == 403
+    assert selectors.user_get(user_id=user.id).is_active
+    assert _entries() == []
+
+
+def test_deactivate_ends_every_session_at_once_and_is_audited(root, staff, user) -> None:
+    ann = Client()
+    log_in(ann)
+    page = root.get(f"/admin/accounts/users/{user.id}/")
+    assert b"Deactivate (ends every session)" in page.content
+
+    response = root.post(f"/admin/accounts/users/{user.id}/deactivate/", _token(root))
+
+    assert response.status_code == 302
+    assert not selectors.user_get(user_id=user.id).is_active
+    assert selectors.session_list_for_user(user_id=user.id) == []
+    assert ann.get("/accounts/profile/").status_code == 302
+    assert (
+        b"Deactivated ann@example.com; ended 1 session." in root.get(response["Location"]).content
+    )
+    [entry] = _entries(entity=("user", user.id))
+    assert (entry.actor_id, entry.actor_label, entry.action) == (
+        staff.id,
+        staff.email,
+        "user.deactivate",
+    )
+    assert (entry.before, entry.after) == ({"is_active": True}, {"is_active": False})
+    assert entry.entity_label == "ann@example.com"
+
+
+def test_reactivate_lets_the_user_sign_in_again_and_is_audited(root, staff, user) -> None:
+    services.user_admin_set_active(actor=staff, user=user, active=False)
+    assert b"Reactivate" in root.get(f"/admin/accounts/users/{user.id}/").content
+
+    response = root.post(f"/admin/accounts/users/{user.id}/reactivate/", _token(root))
+
+    assert response.status_code == 302
+    assert log_in(Client()).status_code == 302
+    newest = _entries(entity=("user", user.id))[0]
+    assert (newest.action, newest.before, newest.after) == (
+        "user.reactivate",
+        {"is_active": False},
+        {"is_active": True},
+    )
+
+
+def test_send_a_password_reset_mails_a_working_link_and_is_audited(root, staff, user) -> None:
+    from django.core import mail
+
+    response = root.post(f"/admin/accounts/users/{user.id}/password-reset/", _token(root))
+
+    assert response.status_code == 302
+    [message] = mail.outbox
+    assert message.to == ["ann@example.com"]
+    link = re.search(r"http://\S+/accounts/password/reset/\S+/", message.body).group(0)
+    assert Client().get(link.split("testserver", 1)[1], follow=True).status_code == 200
+    [entry] = _entries(actor_id=staff.id)
+    assert (entry.action, entry.entity_id, entry.after) == (
+        "user.password_reset",
+        user.id,
+        {"reset_link_sent_to": "ann@example.com"},
+    )
+
+
+def test_end_all_sessions_is_audited_with_how_many_ended(root, staff, user) -> None:
+    for _ in range(2):
+        log_in(Client())
+
+    response = root.post(f"/admin/accounts/users/{user.id}/end-sessions/", _token(root))
+
+    assert response.status_code == 302
+    assert selectors.session_list_for_user(user_id=user.id) == []
+    [entry] = _entries(entity=("user", user.id))
+    assert (entry.action, entry.before, entry.after) == (
+        "user.end_sessions",
+        {"sessions": 2},
+        {"sessions": 0},
+    )
+
+
+def test_delete_asks_first_then_removes_as_self_deletion_does(root, staff, user) -> None:
+    ann = Client()
+    log_in(ann)
+    url = f"/admin/accounts/users/{user.id}/delete/"
+
+    confirm = root.get(url)
+    assert confirm.status_code == 200
+    assert b"1 session (signed out at once)" in confirm.content
+    assert selectors.user_get(user_id=user.id) is not None
+
+    response = root.post(url, _token(root))
+
+    assert response["Location"] == "/admin/accounts/users/"
+    assert selectors.user_get(user_id=user.id) is None
+    assert selectors.user_get_by_email(email="ann@example.com") is None  # the claim is gone
+    assert ann.get("/accounts/profile/").status_code == 302
+    assert (
+        b"Deleted ann@example.com, its address claim and 1 session."
+        in root.get("/admin/accounts/users/").content
+    )
+    [entry] = _entries(entity=("user", user.id))
+    assert (entry.action, entry.actor_id, entry.after) == ("user.delete", staff.id, {})
+    assert entry.before["email"] == "ann@example.com"
+    assert entry.before["display_name"] == "Ann"
+
+
+def test_an_edit_is_audited_with_the_changed_fields_before_and_after(root, staff, user) -> None:
+    url = f"/admin/accounts/users/{user.id}/"
+    page = root.get(url)
+
+    response = root.post(
+        url, _form_data(page.content, display_name="Ann B", is_active="on", email_verified="on")
+    )
+
+    assert response.status_code == 302
+    [entry] = _entries(entity=("user", user.id))
+    assert (entry.action, entry.actor_id) == ("user.change", staff.id)
+    assert entry.before == {"display_name": "Ann", "email_verified": False}
+    assert entry.after == {"display_name": "Ann B", "email_verified": True}
+
+
+def test_a_failed_change_writes_no_audit_entry(root, user) -> None:
+    url = f"/admin/accounts/users/{user.id}/"
+    page = root.get(url)
+    services.user_update_profile(user=user, expected_version=user.version, display_name="New")
+
+    response = root.post(url, _form_data(page.content, display_name="Old", is_active="on"))
+
+    assert response.status_code == 400
+    assert _entries() == []
+
+
+@pytest.mark.parametrize(
+    ("action", "method"),
+    [
+        ("deactivate/", "post"),
+        ("password-reset/", "post"),
+        ("end-sessions/", "post"),
+        ("delete/", "post"),
+        ("delete/", "get"),
+    ],
+)
+def test_staff_acting_on_a_superuser_are_refused_logged_and_not_audited(
+    helper, make_user, caplog, action, method
+) -> None:
+    from django.core import mail
+
+    target = make_user(email="boss@example.com", is_staff=True, is_superuser=True)
+    boss = Client()
+    log_in(boss, email="boss@example.com")
+    before = _stored(target.id)
+    helper.get(f"/admin/accounts/users/{target.id}/")  # the CSRF cookie
+    caplog.set_level(logging.WARNING, logger="accounts.admin")
+
+    url = f"/admin/accounts/users/{target.id}/{action}"
+    response = helper.post(url, _token(helper)) if method == "post" else helper.get(url)
+
+    assert response.status_code == 403
+    assert b"only a superuser may change it" in response.content
+    assert b"Yes, delete this user" not in response.content
+    assert _stored(target.id) == before
+    assert boss.get("/accounts/profile/").status_code == 200
+    assert mail.outbox == []
+    assert _entries() == []
+    if method == "post":
+        assert any(
+            "was refused" in r.getMessage() and target.id in r.getMessage() for r in caplog.records
+        )
+
+
+def test_an_admin_cannot_deactivate_or_delete_their_own_account(root, staff) -> None:
+    page = root.get(f"/admin/accounts/users/{staff.id}/")
+    assert b"Deactivate" not in page.content
+    assert b"Delete" not in page.content
+
+    for action in ("deactivate/", "delete/"):
+        response = root.post(f"/admin/accounts/users/{staff.id}/{action}", _token(root))
+        assert response.status_code == 403
+
+    assert selectors.user_get(user_id=staff.id).is_active
+    assert _entries() == []

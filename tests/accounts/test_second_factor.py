@@ -12,6 +12,7 @@ from django.test import Client
 
 from accounts import otp, selectors
 from accounts.models import SecondFactor
+from nebula.audit import audit_list
 from tests.accounts.conftest import (
     PASSWORD,
     log_in,
@@ -310,6 +311,9 @@ def test_a_superuser_resets_a_staff_members_second_factor(make_user, staff, capl
     assert selectors.second_factor_get(user_id=staff.id) is None
     assert helper.get("/admin/", follow=True).redirect_chain[-1][0].startswith("/accounts/login/")
     assert f"admin {root.id} reset the second factor of user {staff.id}" in caplog.messages
+    [entry] = audit_list(entity=("user", staff.id)).entries
+    assert (entry.actor_id, entry.action) == (root.id, "user.second_factor_reset")
+    assert (entry.before, entry.after) == ({"second_factor": True}, {"second_factor": False})
     # At the next visit they set up a new one.
     again = _signed_in()
     assert again.get("/admin/", follow=True).redirect_chain[-1][0].startswith(SETUP)

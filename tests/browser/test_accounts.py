@@ -89,13 +89,15 @@ def test_account_pages_fit_a_phone(page_at, site_url) -> None:
     screenshot(page, "sessions-phone")
 
 
-def test_staff_use_the_admin_to_find_and_deactivate_a_user(page_at, site_url) -> None:
+def test_staff_use_the_admin_to_list_find_and_deactivate_a_user(page_at, site_url) -> None:
     from accounts import selectors, services
 
     services.user_create(
         email="root@example.com", password=PASSWORD, is_staff=True, is_superuser=True
     )
-    gus = services.user_create(email="gus@example.com", password=PASSWORD)
+    gus = services.user_create(email="gus@example.com", password=PASSWORD, display_name="Gus")
+    for n in range(3):
+        services.user_create(email=f"user{n}@example.com", password=PASSWORD)
     page = page_at(DESKTOP)
 
     page.goto(site_url + "/admin/")
@@ -107,16 +109,25 @@ def test_staff_use_the_admin_to_find_and_deactivate_a_user(page_at, site_url) ->
     page.wait_for_url(site_url + "/admin/")
     screenshot(page, "admin-index-desktop")
 
-    page.get_by_role("link", name="Accounts").click()
-    page.get_by_label("Email address or user id").fill("GUS@example.com")
-    page.get_by_role("button", name="Find").click()
-    page.wait_for_url(f"**/admin/accounts/users/{gus.id}/")
-    page.get_by_label("Active").uncheck()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Users", exact=True).click()
+    assert page.get_by_role("link", name="gus@example.com").is_visible()
+    screenshot(page, "admin-users-desktop")
 
+    page.locator("#searchbar").fill("GUS@example.com")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(f"**/admin/accounts/users/{gus.id}/")
+    page.get_by_label("Display name").fill("Gus B")
+    page.get_by_role("button", name="Save").click()
     assert page.get_by_text("Saved gus@example.com.").is_visible()
+    page.get_by_role("button", name="Deactivate (ends every session)").click()
+    assert page.get_by_text("Deactivated gus@example.com; ended 0 sessions.").is_visible()
     screenshot(page, "admin-user-desktop")
     assert not selectors.user_get(user_id=gus.id).is_active
+
+    page.get_by_role("link", name="Audit log of this user").click()
+    assert page.get_by_text("user.deactivate").is_visible()
+    assert page.get_by_text("user.change").is_visible()
+    screenshot(page, "admin-audit-desktop")
 
 
 def test_a_superuser_resets_a_staff_members_second_factor(page_at, site_url) -> None:

@@ -85,7 +85,13 @@ def test_no_page_breaks_the_content_security_policy(page_at, site_url) -> None:
     page.get_by_role("button", name="Log in").click()
     set_up_second_factor(page)
     page.wait_for_url(site_url + "/admin/")
-    for path in ("/accounts/profile/", "/accounts/sessions/", "/admin/", "/admin/accounts/users/"):
+    for path in (
+        "/accounts/profile/",
+        "/accounts/sessions/",
+        "/admin/",
+        "/admin/accounts/users/",
+        "/admin/audit/",
+    ):
         page.goto(site_url + path)
     page.wait_for_timeout(300)
 

@@ -65,6 +65,7 @@ def test_the_admins_password_pages_lead_to_the_sites_password_page(staff_client)
 urlpatterns = [
     path("", views.home, name="home"),
     path("people/", include("accounts.urls")),
+    path("contact/", include("contact.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -23,12 +23,13 @@ RENDERED_DIRECTLY = ("403.html", "429.html", "500.html", "503.html")
 def _page_templates() -> set[str]:
     """Return every page template (not base.html, partials, mail or admin templates)."""
     project = {p.name for p in (ROOT / "templates").glob("*.html") if p.name != "base.html"}
-    accounts = {
-        f"accounts/{p.name}"
-        for p in (ROOT / "accounts/templates/accounts").glob("*.html")
+    apps = {
+        f"{app}/{p.name}"
+        for app in ("accounts", "contact")
+        for p in (ROOT / app / "templates" / app).glob("*.html")
         if not p.name.startswith("_")
     }
-    return project | accounts
+    return project | apps
 
 
 def _description(content: bytes | str) -> str:
@@ -59,6 +60,8 @@ def pages() -> dict[str, str]:
     visit(visitor, "get", "/no-such-page/", 404)
     visit(visitor, "get", "/", 400, headers={"Host": "evil.example.com"})
     visit(Client(enforce_csrf_checks=True), "post", "/accounts/login/", 403)
+    visit(visitor, "get", "/contact/", 200)
+    visit(visitor, "get", "/contact/sent/", 200)
 
     user = services.user_create(email="ann@example.com", password=PASSWORD)
     mail.outbox.clear()

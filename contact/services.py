@@ -1,0 +1,161 @@
+"""Writes of contact messages: stored first, then what became of each mail.
+
+A message is one ``PutItem``; nothing else is written when it is made, so a
+DynamoDB failure leaves the whole message or none (the view then shows the
+503 page). Mail outcomes are recorded afterwards, one attribute per mail, by
+``contact.emails``. Errors a person can act on are raised as the exceptions
+below; DynamoDB outages propagate.
+"""
+
+import logging
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from pynamodb.exceptions import UpdateError
+
+from nebula.email_addresses import canonical_email
+from nebula.mail import Delivery
+from nebula.validators import validate_one_line_text
+
+from .models import (
+    MAIL_FAILED,
+    MAIL_SENT,
+    MAILS,
+    MESSAGE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    REPLY_MAX_LENGTH,
+    STATUS_HANDLED,
+    STATUS_NEW,
+    SUBJECT_MAX_LENGTH,
+    ContactMessage,
+    Reply,
+)
+from .selectors import message_get
+
+logger = logging.getLogger(__name__)
+
+
+class MessageGoneError(Exception):
+    """No message has this id (any more)."""
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _check_length(value: str, limit: int, what: str) -> None:
+    if not value or len(value) > limit:
+        raise ValidationError(f"The {what} must have 1 to {limit} characters.")
+
+
+def message_create(
+    *, name: str, email: str, subject: str, message: str, user_id: str | None = None
+) -> ContactMessage:
+    """Store a new message (status new, both mails pending) and return it.
+
+    The form checks all of this first; the checks are repeated here because the
+    name and subject reach mail and admin pages: ``ValidationError`` or
+    ``InvalidEmailError`` if a value is not acceptable.
+    """
+    name, subject = name.strip(), subject.strip()
+    for value, limit, what in (
+        (name, NAME_MAX_LENGTH, "name"),
+        (subject, SUBJECT_MAX_LENGTH, "subject"),
+        (message, MESSAGE_MAX_LENGTH, "message"),
+    ):
+        _check_length(value, limit, what)
+    validate_one_line_text(name)
+    validate_one_line_text(subject)
+    item = ContactMessage(
+        uuid.uuid4().hex,
+        created=timezone.now(),
+        name=name,
+        email=canonical_email(email),
+        subject=subject,
+        message=message,
+        user_id=user_id,
+        status=STATUS_NEW,
+    )
+    item.save(condition=ContactMessage.id.does_not_exist())
+    return item
+
+
+def message_record_mail(*, message_id: str, which: str, delivery: Delivery) -> None:
+    """Record what became of one of the message's mails (``which``: a name in ``MAILS``)."""
+    if which not in MAILS:
+        raise ValueError(f"unknown mail {which!r}")
+    state = getattr(ContactMessage, f"{which}_mail")
+    error = getattr(ContactMessage, f"{which}_error")
+    actions = [state.set(MAIL_SENT if delivery.sent else MAIL_FAILED)]
+    actions.append(error.remove() if delivery.sent else error.set(delivery.reason or "unknown"))
+    if not delivery.sent:
+        logger.warning("contact message %s: the %s mail failed", message_id, which)
+    try:
+        ContactMessage(message_id).update(actions=actions, condition=ContactMessage.id.exists())
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+        logger.warning("contact message %s is gone; its %s mail not recorded", message_id, which)
+
+
+def message_mark_handled(*, message_id: str, actor_id: str, actor_email: str) -> bool:
+    """Mark a new message handled by the actor; False if it was handled already.
+
+    Raises ``MessageGoneError`` if there is no such message.
+    """
+    try:
+        ContactMessage(message_id).update(
+            actions=[
+                ContactMessage.status.set(STATUS_HANDLED),
+                ContactMessage.handled_by.set(actor_id),
+                ContactMessage.handled_by_email.set(actor_email),
+                ContactMessage.handled_at.set(timezone.now()),
+            ],
+            condition=ContactMessage.id.exists() & (ContactMessage.status == STATUS_NEW),
+        )
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+        if message_get(message_id=message_id) is None:
+            raise MessageGoneError(message_id) from exc
+        return False
+    return True
+
+
+def message_add_reply(
+    *, message_id: str, actor_id: str, actor_email: str, subject: str, body: str
+) -> int:
+    """Record a reply on the message (its mail pending) before it is sent; return its index.
+
+    Raises ``MessageGoneError`` if there is no such message.
+    """
+    subject = subject.strip()
+    _check_length(subject, SUBJECT_MAX_LENGTH, "subject")
+    _check_length(body, REPLY_MAX_LENGTH, "reply")
+    validate_one_line_text(subject)
+    reply = Reply(
+        sent_at=timezone.now(), by=actor_id, by_email=actor_email, subject=subject, body=body
+    )
+    item = ContactMessage(message_id)
+    try:
+        # ALL_NEW: the reply just appended is the last one, whatever others append later.
+        item.update(
+            actions=[ContactMessage.replies.set(ContactMessage.replies.append([reply]))],
+            condition=ContactMessage.id.exists(),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise MessageGoneError(message_id) from exc
+        raise
+    return len(item.replies) - 1
+
+
+def reply_record_mail(*, message_id: str, index: int, delivery: Delivery) -> None:
+    """Record what became of the mail of reply number ``index`` of the message."""
+    reply = ContactMessage.replies[index]
+    actions = [reply["mail_status"].set(MAIL_SENT if delivery.sent else MAIL_FAILED)]
+    if not delivery.sent:
+        actions.append(reply["mail_error"].set(delivery.reason or "unknown"))
+        logger.warning("contact message %s: reply %d could not be mailed", message_id, index)
+    ContactMessage(message_id).update(actions=actions, condition=ContactMessage.id.exists())
