@@ -10,9 +10,9 @@ from typing import Any
 from django.utils import timezone
 from pynamodb.expressions.condition import Condition
 
+from datalayer.models import connection
 from nebula import cursors
 from nebula.cursors import decode_cursor, encode_cursor
-from nebula.dynamo.models import connection
 from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys

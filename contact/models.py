@@ -13,7 +13,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from nebula.dynamo.models import NebulaModel
+from datalayer.models import NebulaModel
 
 STATUS_NEW = "new"
 STATUS_HANDLED = "handled"

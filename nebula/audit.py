@@ -19,8 +19,9 @@ from django.utils import timezone
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from datalayer.models import NebulaModel
+
 from .cursors import decode_cursor, encode_cursor
-from .dynamo.models import NebulaModel
 
 # Every entry is in one partition of the by-time index: the admin writes a few
 # entries a minute, far below what one partition takes (1,000 writes/s).

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from django.core.management.base import CommandError
 
-from nebula.dynamo.errors import is_unavailable
+from datalayer.errors import is_unavailable
 
 
 @contextmanager

@@ -4,7 +4,7 @@ Changes nothing. For every table of a registered model: its state, DynamoDB's
 *approximate* item count (``DescribeTable``'s ``ItemCount``, refreshed by
 DynamoDB about every six hours: not a live count), its indexes, TTL, point-in-time
 recovery, and whether it matches what ``migrate`` would create
-(``nebula.dynamo.tables.table_state``, the same planning ``migrate`` uses). Exit
+(``datalayer.tables.table_state``, the same planning ``migrate`` uses). Exit
 status 0 when every table matches, 1 when one differs or is missing (after the
 whole report), 1 in one line when DynamoDB is unreachable.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from nebula.dynamo.tables import TableState, all_table_states
+from datalayer.tables import TableState, all_table_states
 from nebula.management.dynamodb import unreachable_as_command_error
 
 
