@@ -29,6 +29,7 @@ RUN --mount=type=secret,id=pipconf,target=/etc/pip.conf \
 
 WORKDIR /app
 COPY manage.py ./
+COPY datalayer ./datalayer
 COPY nebula ./nebula
 COPY accounts ./accounts
 COPY templates ./templates

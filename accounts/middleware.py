@@ -6,8 +6,8 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
 
-from nebula.dynamo.calls import unavailable_cause
-from nebula.dynamo.errors import is_unavailable
+from datalayer.calls import unavailable_cause
+from datalayer.errors import is_unavailable
 from nebula.http import client_ip, unavailable_response
 
 from . import services

@@ -24,7 +24,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from nebula.dynamo.models import NebulaModel
+from datalayer.models import NebulaModel
 
 from . import session_keys
 

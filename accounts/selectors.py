@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from nebula.dynamo.models import connection
+from datalayer.models import connection
 from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys

@@ -18,7 +18,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from nebula.dynamo.models import connection
+from datalayer.models import connection
 from nebula.email_addresses import canonical_email
 from nebula.validators import validate_one_line_text
 

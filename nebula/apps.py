@@ -12,7 +12,7 @@ class NebulaConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from .dynamo import models
+        from datalayer import models
 
         models.configure(
             prefix=settings.NEBULA_TABLE_PREFIX,

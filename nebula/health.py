@@ -4,8 +4,9 @@ import logging
 
 from django.http import HttpResponse, JsonResponse
 
-from .dynamo.errors import is_unavailable
-from .dynamo.tables import table_problems
+from datalayer.errors import is_unavailable
+from datalayer.tables import table_problems
+
 from .http import unavailable_response
 
 logger = logging.getLogger(__name__)

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
+from datalayer.calls import counting_calls, unavailable_cause
+from datalayer.errors import is_unavailable
+
 from . import health
-from .dynamo.calls import counting_calls, unavailable_cause
-from .dynamo.errors import is_unavailable
 from .http import unavailable_response
 from .logging import loggable_path, request_id_var
 

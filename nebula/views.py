@@ -8,7 +8,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.defaults import server_error as django_server_error
 
-from .dynamo.errors import is_unavailable
+from datalayer.errors import is_unavailable
+
 from .http import unavailable_response
 
 logger = logging.getLogger(__name__)

@@ -1,1 +1,1 @@
-"""DynamoDB plumbing shared by every app: models, configuration, tables, call counting."""
+"""Django-only DynamoDB plumbing (the cache backend); the rest lives in ``datalayer``."""

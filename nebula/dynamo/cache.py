@@ -16,7 +16,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from .models import NebulaModel
+from datalayer.models import NebulaModel
 
 # DynamoDB's TTL needs a time; "no expiry" items are kept for ~10 years.
 _FOREVER = timedelta(days=3650)

@@ -1,44 +1,7 @@
-"""Tell an unavailable DynamoDB apart from a request DynamoDB refused on its merits."""
+"""Shim: imports move to datalayer at merge (this module *is* ``datalayer.errors``)."""
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
+import sys
 
-# Error codes that mean "try again later", not "this request is wrong".
-UNAVAILABLE_CODES = frozenset(
-    {
-        "InternalServerError",
-        "LimitExceededException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "ServiceUnavailable",
-        "ThrottlingException",
-    }
-)
+from datalayer import errors
 
-
-class UnavailableError(BotoCoreError):
-    """A call not sent: DynamoDB was found unavailable earlier in this request.
-
-    Raised by the hook in :mod:`nebula.dynamo.calls`; a ``BotoCoreError`` like the
-    connection and timeout errors it stands for, so callers treat it the same.
-    """
-
-    fmt = "{operation} not sent: DynamoDB was unavailable earlier in this request ({cause})"
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """Return True if ``exc`` (or what caused it) says DynamoDB cannot serve us now."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, BotoCoreError):
-            # Connection refused, DNS failure, connect/read timeout, closed connection...
-            return True
-        if isinstance(current, ClientError):
-            return current.response.get("Error", {}).get("Code") in UNAVAILABLE_CODES
-        if isinstance(current, PynamoDBException) and current.cause is not None:
-            current = current.cause
-        else:
-            current = current.__cause__
-    return False
+sys.modules[__name__] = errors

@@ -67,7 +67,27 @@ def test_migrate_twice_changes_nothing_the_second_time() -> None:
     lines = _migrate().strip().splitlines()
     assert "nebula-test-cache: up to date" in lines
     assert "nebula-test-sessions: up to date" in lines
+    assert "nebula-test-jobs: up to date" in lines
     assert all(line.endswith(": up to date") for line in lines)
+
+
+def test_migrate_creates_the_jobs_table_with_its_indexes_and_ttl() -> None:
+    _client().delete_table(TableName="nebula-test-jobs")
+
+    out = _migrate()
+
+    assert "nebula-test-jobs: created" in out
+    table = _client().describe_table(TableName="nebula-test-jobs")["Table"]
+    indexes = {
+        index["IndexName"]: sorted((k["AttributeName"], k["KeyType"]) for k in index["KeySchema"])
+        for index in table["GlobalSecondaryIndexes"]
+    }
+    assert indexes == {
+        "by-owner": [("created", "RANGE"), ("owner_id", "HASH")],
+        "by-status": [("deadline", "RANGE"), ("live_status", "HASH")],
+    }
+    ttl = _client().describe_time_to_live(TableName="nebula-test-jobs")
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires"
 
 
 def test_migrate_check_fails_when_a_table_is_missing_and_changes_nothing() -> None:

@@ -15,8 +15,8 @@ from typing import Any
 from django.core.management import CommandError
 from django.core.management.commands import migrate
 
-from nebula.dynamo.errors import is_unavailable
-from nebula.dynamo.tables import ensure_all_tables
+from datalayer.errors import is_unavailable
+from datalayer.tables import ensure_all_tables
 
 # Django's migrate arguments and options that only mean something for SQL migrations.
 _SQL_ARGUMENTS = ("app_label", "migration_name")

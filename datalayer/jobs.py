@@ -1,0 +1,505 @@
+"""The job record: one item per background job, moved between states by conditional updates.
+
+The site creates a job (queued) and lists a person's jobs; the Lambda worker marks it
+running, reports progress and finishes it; the sweep fails jobs past their deadline.
+Both sides import this module, so there is one definition of the record and of every
+legal move. Each move is ONE ``UpdateItem`` whose condition names the states it may
+start from; DynamoDB refuses any other move atomically, and the caller gets
+:class:`IllegalTransitionError` with the item unchanged.
+
+::
+
+    job_create ──► queued ──job_mark_running──► running ──job_succeed──► succeeded
+                     │  │                          │
+                     │  └──job_fail / sweep──┐     └──job_fail / sweep──┐
+                     │                       ▼                          ▼
+                     └──job_could_not_start──► could_not_start        failed
+    failed | could_not_start ──job_retry──► queued
+
+A job carries a deadline (``now + run_seconds``, set on create, on start and on
+retry); a queued or running job past it is failed by :func:`job_sweep`. Only queued
+and running jobs are in the ``by-status`` index (a sparse index: the final states
+remove its key), so the sweep queries a small index and never scans the table.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pynamodb.attributes import (
+    Attribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.constants import NUMBER
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from .errors import is_condition_failed
+from .models import NebulaModel
+
+# Limits on what a job carries: the record is read on every poll of the job's page.
+PARAMS_MAX_BYTES = 4096
+MESSAGE_MAX_CHARS = 200
+ERROR_MAX_CHARS = 500
+IDEMPOTENCY_KEY_MAX_CHARS = 128
+RUN_SECONDS_MAX = 24 * 3600
+PAGE_MAX = 100
+
+# The reasons the sweep gives; people read them on the job's page.
+TOOK_TOO_LONG = "This job took too long and was stopped. You can try again."
+TOOK_TOO_LONG_TO_START = "This job took too long to start. You can try again."
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    COULD_NOT_START = "could_not_start"
+
+
+class JobKind(StrEnum):
+    """What a job does."""
+
+    EXPORT = "export"
+    AVATAR = "avatar"
+    IMPORT = "import"
+
+
+# A job in one of these states never changes again, except by job_retry.
+FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.COULD_NOT_START})
+RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.COULD_NOT_START})
+# The states the sweep looks at (the hash keys of the sparse by-status index).
+LIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class IllegalTransitionError(Exception):
+    """DynamoDB refused a move: the job is not in a state it may move from (or is missing)."""
+
+    def __init__(self, *, job_id: str, wanted: JobStatus, current: JobStatus | None) -> None:
+        self.job_id = job_id
+        self.wanted = wanted
+        # The state read after the refusal (None: no such job); for messages and logs only.
+        self.current = current
+        found = f"it is {current}" if current is not None else "there is no such job"
+        super().__init__(f"job {job_id} cannot move to {wanted}: {found}")
+
+
+class InvalidCursorError(ValueError):
+    """A page cursor that this module did not make for this owner (edited, cut, or stale)."""
+
+    def __init__(self) -> None:
+        super().__init__("This page link is not valid any more; start again from the first page.")
+
+
+class _EnumAttribute(UnicodeAttribute):
+    """A string attribute that reads back as a member of its ``StrEnum``."""
+
+    def __init__(self, enum: type[StrEnum], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.enum = enum
+
+    def serialize(self, value: Any) -> str:
+        return super().serialize(self.enum(value).value)
+
+    def deserialize(self, value: str) -> Any:
+        return self.enum(super().deserialize(value))
+
+
+class _EpochAttribute(Attribute[datetime]):
+    """A UTC time stored as whole epoch seconds (a number), so updates can add to it."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: datetime) -> str:
+        if value.tzinfo is None:
+            raise ValueError("datetime must be timezone-aware")
+        return json.dumps(int(value.timestamp()))
+
+    def deserialize(self, value: str) -> datetime:
+        return datetime.fromtimestamp(json.loads(value), tz=UTC)
+
+
+class JobsByOwner(GlobalSecondaryIndex["Job"]):
+    """A person's jobs, newest first."""
+
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created = UTCDateTimeAttribute(range_key=True)
+
+
+class LiveJobsByDeadline(GlobalSecondaryIndex["Job"]):
+    """Queued and running jobs only (sparse), by deadline: what the sweep reads."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    live_status = _EnumAttribute(JobStatus, hash_key=True)
+    deadline = _EpochAttribute(range_key=True)
+
+
+class Job(NebulaModel):
+    """One background job: who started it, what it does, where it is, and its result."""
+
+    class Meta:
+        table_name = "jobs"
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    kind = _EnumAttribute(JobKind)
+    status = _EnumAttribute(JobStatus)
+    # The status again while queued or running, absent once finished: the by-status key.
+    live_status = _EnumAttribute(JobStatus, null=True)
+    progress = NumberAttribute(default=0)
+    message = UnicodeAttribute(default="")
+    params = JSONAttribute(default=dict)
+    result_key = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute()
+    run_seconds = NumberAttribute()
+    attempts = NumberAttribute(default=0)
+    created = UTCDateTimeAttribute()
+    updated = UTCDateTimeAttribute()
+    started = UTCDateTimeAttribute(null=True)
+    finished = UTCDateTimeAttribute(null=True)
+    deadline = _EpochAttribute()
+    # Nothing here sets it: a job record stays until someone decides otherwise.
+    expires = TTLAttribute(null=True)
+
+    by_owner = JobsByOwner()
+    by_status = LiveJobsByDeadline()
+
+    @property
+    def is_finished(self) -> bool:
+        """Return True once the job succeeded, failed or could not start."""
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def can_retry(self) -> bool:
+        """Return True if :func:`job_retry` would queue the job again."""
+        return self.status in RETRYABLE_STATUSES
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clip(text: str, limit: int) -> str:
+    # Texts for people are cut, not refused: a long message must not fail a job.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def job_id_for(*, owner_id: str, idempotency_key: str) -> str:
+    """Return the id a job of this owner and idempotency key has (32 hex characters)."""
+    digest = hashlib.sha256(f"{owner_id}\n{idempotency_key}".encode())
+    return digest.hexdigest()[:32]
+
+
+def _validate_new(*, owner_id: str, params: dict, idempotency_key: str, run_seconds: int) -> None:
+    if not owner_id:
+        raise ValueError("a job needs an owner")
+    if not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_CHARS:
+        raise ValueError(f"idempotency_key must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} characters")
+    if isinstance(run_seconds, bool) or not 0 < run_seconds <= RUN_SECONDS_MAX:
+        raise ValueError(f"run_seconds must be 1 to {RUN_SECONDS_MAX}")
+    if not isinstance(params, dict):
+        raise TypeError("params must be a dict")
+    if len(json.dumps(params).encode()) > PARAMS_MAX_BYTES:
+        raise ValueError(f"params must be at most {PARAMS_MAX_BYTES} bytes as JSON")
+
+
+def job_create(
+    *, owner_id: str, kind: JobKind, params: dict, idempotency_key: str, run_seconds: int
+) -> tuple[Job, bool]:
+    """Queue a new job; return it and True, or the job this key already made and False.
+
+    The id is derived from (owner, idempotency key), and the put is conditional on the
+    id being new: a double click or a retried request never makes a second job.
+    """
+    _validate_new(
+        owner_id=owner_id, params=params, idempotency_key=idempotency_key, run_seconds=run_seconds
+    )
+    now = _now()
+    job = Job(
+        id=job_id_for(owner_id=owner_id, idempotency_key=idempotency_key),
+        owner_id=owner_id,
+        kind=JobKind(kind),
+        status=JobStatus.QUEUED,
+        live_status=JobStatus.QUEUED,
+        progress=0,
+        message="",
+        params=params,
+        idempotency_key=idempotency_key,
+        run_seconds=run_seconds,
+        attempts=0,
+        created=now,
+        updated=now,
+        # Whole seconds, as stored: the returned job matches the item.
+        deadline=datetime.fromtimestamp(_epoch(now) + run_seconds, tz=UTC),
+    )
+    try:
+        job.save(condition=Job.id.does_not_exist())
+    except PutError as exc:
+        if not is_condition_failed(exc):
+            raise
+        existing = job_get(job_id=job.id)
+        if existing is None:
+            raise RuntimeError(f"job {job.id} exists and does not: deleted meanwhile?") from exc
+        return existing, False
+    return job, True
+
+
+def job_get(*, job_id: str) -> Job | None:
+    """Return the job (a consistent read), or None if there is none with this id."""
+    if not _JOB_ID.fullmatch(job_id):
+        return None
+    try:
+        return Job.get(job_id, consistent_read=True)
+    except Job.DoesNotExist:
+        return None
+
+
+# Page cursors: "<base64url JSON [created, id]>.<check>". The query's hash key is always
+# the owner the caller names, so a cursor can only move within that owner's own jobs;
+# it is still validated field by field, and the check (bound to the owner) refuses
+# edited, cut, or other people's cursors with a clear error instead of a DynamoDB one.
+def _cursor_check(owner_id: str, payload: str) -> str:
+    return hashlib.sha256(f"jobs-cursor\n{owner_id}\n{payload}".encode()).hexdigest()[:16]
+
+
+def _encode_cursor(owner_id: str, job: Job) -> str:
+    created = Job.created.serialize(job.created)
+    raw = json.dumps([created, job.id], separators=(",", ":")).encode()
+    payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{payload}.{_cursor_check(owner_id, payload)}"
+
+
+def _decode_cursor(owner_id: str, cursor: str) -> dict[str, dict[str, str]]:
+    payload, _, check = cursor.partition(".")
+    if not payload or check != _cursor_check(owner_id, payload):
+        raise InvalidCursorError
+    try:
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        created, job_id = json.loads(raw)
+        Job.created.deserialize(created)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidCursorError from exc
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+        raise InvalidCursorError
+    return {"id": {"S": job_id}, "owner_id": {"S": owner_id}, "created": {"S": created}}
+
+
+def jobs_for_owner(
+    *, owner_id: str, limit: int = 20, cursor: str | None = None
+) -> tuple[list[Job], str | None]:
+    """Return a page of the owner's jobs, newest first, and the next page's cursor (or None).
+
+    Raises :class:`InvalidCursorError` for a cursor not made by this function for this
+    owner. Reads the by-owner index, so a job created a moment ago may show a moment later.
+    """
+    if not 0 < limit <= PAGE_MAX:
+        raise ValueError(f"limit must be 1 to {PAGE_MAX}")
+    start = _decode_cursor(owner_id, cursor) if cursor else None
+    # One more than asked: a next cursor only when a next page has something on it.
+    found = list(
+        Job.by_owner.query(
+            owner_id, scan_index_forward=False, limit=limit + 1, last_evaluated_key=start
+        )
+    )
+    page = found[:limit]
+    more = len(found) > limit
+    return page, (_encode_cursor(owner_id, page[-1]) if more else None)
+
+
+def _transition(
+    job_id: str,
+    *,
+    wanted: JobStatus,
+    sources: Iterable[JobStatus],
+    actions: list[Action],
+    condition: Condition | None = None,
+    explain: bool = True,
+) -> Job:
+    """Apply ``actions`` in one conditional UpdateItem, if the job is in one of ``sources``."""
+    if not _JOB_ID.fullmatch(job_id):
+        raise IllegalTransitionError(job_id=job_id, wanted=wanted, current=None)
+    allowed = Job.status.is_in(*sources)
+    job = Job(id=job_id)
+    try:
+        job.update(
+            actions=[*actions, Job.updated.set(_now())],
+            condition=allowed if condition is None else allowed & condition,
+        )
+    except UpdateError as exc:
+        if not is_condition_failed(exc):
+            raise
+        current = job_get(job_id=job_id) if explain else None
+        raise IllegalTransitionError(
+            job_id=job_id, wanted=wanted, current=current.status if current else None
+        ) from exc
+    return job
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _finish(status: JobStatus, *, now: datetime) -> list[Action]:
+    # A final state leaves the sparse by-status index.
+    return [Job.status.set(status), Job.live_status.remove(), Job.finished.set(now)]
+
+
+def job_mark_running(*, job_id: str) -> Job:
+    """Move a queued job to running: stamp the start, count the attempt, set the deadline."""
+    now = _now()
+    return _transition(
+        job_id,
+        wanted=JobStatus.RUNNING,
+        sources=[JobStatus.QUEUED],
+        actions=[
+            Job.status.set(JobStatus.RUNNING),
+            Job.live_status.set(JobStatus.RUNNING),
+            Job.started.set(now),
+            Job.attempts.add(1),
+            # The deadline counts from the start, by the job's own run_seconds.
+            Job.deadline.set(Job.run_seconds + _epoch(now)),
+        ],
+    )
+
+
+def job_report_progress(*, job_id: str, progress: int, message: str) -> None:
+    """Record how far a running job is (0-100) and a short message for people."""
+    if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
+        raise ValueError("progress must be an integer from 0 to 100")
+    _transition(
+        job_id,
+        wanted=JobStatus.RUNNING,
+        sources=[JobStatus.RUNNING],
+        actions=[
+            Job.progress.set(progress),
+            Job.message.set(_clip(message, MESSAGE_MAX_CHARS)),
+        ],
+    )
+
+
+def job_succeed(*, job_id: str, result_key: str | None, message: str = "") -> Job:
+    """Move a running job to succeeded, with where its result lies in media storage."""
+    now = _now()
+    return _transition(
+        job_id,
+        wanted=JobStatus.SUCCEEDED,
+        sources=[JobStatus.RUNNING],
+        actions=[
+            *_finish(JobStatus.SUCCEEDED, now=now),
+            Job.progress.set(100),
+            Job.message.set(_clip(message, MESSAGE_MAX_CHARS)),
+            Job.result_key.set(result_key),
+        ],
+    )
+
+
+def job_fail(*, job_id: str, reason: str) -> Job:
+    """Move a queued or running job to failed, with a reason a person can read."""
+    return _transition(
+        job_id,
+        wanted=JobStatus.FAILED,
+        sources=LIVE_STATUSES,
+        actions=[*_finish(JobStatus.FAILED, now=_now()), Job.error.set(_reason(reason))],
+    )
+
+
+def job_could_not_start(*, job_id: str, reason: str) -> Job:
+    """Move a queued job to could_not_start (the API was unreachable or refused it)."""
+    return _transition(
+        job_id,
+        wanted=JobStatus.COULD_NOT_START,
+        sources=[JobStatus.QUEUED],
+        actions=[
+            *_finish(JobStatus.COULD_NOT_START, now=_now()),
+            Job.error.set(_reason(reason)),
+        ],
+    )
+
+
+def job_retry(*, job_id: str) -> Job:
+    """Queue a failed (or never started) job again: clear its error, give it a new deadline."""
+    now = _now()
+    return _transition(
+        job_id,
+        wanted=JobStatus.QUEUED,
+        sources=RETRYABLE_STATUSES,
+        actions=[
+            Job.status.set(JobStatus.QUEUED),
+            Job.live_status.set(JobStatus.QUEUED),
+            Job.deadline.set(Job.run_seconds + _epoch(now)),
+            Job.progress.set(0),
+            Job.message.set(""),
+            Job.error.remove(),
+            Job.result_key.remove(),
+            Job.started.remove(),
+            Job.finished.remove(),
+        ],
+    )
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a failed job needs a reason a person can read")
+    return _clip(reason, ERROR_MAX_CHARS)
+
+
+def jobs_past_deadline(*, now: datetime | None = None) -> list[Job]:
+    """Return the queued and running jobs whose deadline has passed (queries by-status)."""
+    now = now or _now()
+    return [
+        job
+        for status in LIVE_STATUSES
+        for job in Job.by_status.query(status, LiveJobsByDeadline.deadline < now)
+    ]
+
+
+def job_sweep(*, now: datetime | None = None) -> int:
+    """Fail every job past its deadline; return how many this call failed.
+
+    Safe to run twice or in parallel: each job is failed by an update conditional on
+    its status and deadline as the index showed them, so a job that finished, started
+    or was retried (a new deadline) in between is left alone, and counted once.
+    """
+    now = now or _now()
+    swept = 0
+    for job in jobs_past_deadline(now=now):
+        reason = TOOK_TOO_LONG_TO_START if job.status is JobStatus.QUEUED else TOOK_TOO_LONG
+        try:
+            _transition(
+                job.id,
+                wanted=JobStatus.FAILED,
+                sources=[job.status],
+                actions=[*_finish(JobStatus.FAILED, now=_now()), Job.error.set(reason)],
+                condition=Job.deadline < now,
+                explain=False,
+            )
+        except IllegalTransitionError:
+            continue
+        swept += 1
+    return swept
