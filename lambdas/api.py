@@ -30,16 +30,18 @@ def document() -> dict[str, Any]:
     return json.loads(DOCUMENT.read_text())
 
 
-def resolve(node: dict[str, Any]) -> dict[str, Any]:
+def resolve(node: Any) -> Any:
     """Return ``node`` with every local ``$ref`` in it replaced by what it points to."""
+    if isinstance(node, list):
+        return [resolve(item) for item in node]
+    if not isinstance(node, dict):
+        return node
     if "$ref" in node:
         target: Any = document()
         for part in node["$ref"].removeprefix("#/").split("/"):
             target = target[part]
         return resolve(target)
-    return {
-        key: resolve(value) if isinstance(value, dict) else value for key, value in node.items()
-    }
+    return {key: resolve(value) for key, value in node.items()}
 
 
 def operation(operation_id: str) -> dict[str, Any]:
