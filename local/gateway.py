@@ -43,6 +43,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import boto3
+from botocore.exceptions import ClientError
+
 from lambdas import api
 
 from .sigv4 import Secret, SignatureError, verify
@@ -74,6 +77,11 @@ FUNCTIONS: dict[str, Function] = {
     "nebula-worker-failed": Function("lambdas.worker.on_failure", timeout_seconds=60),
     "nebula-sweep": Function("lambdas.sweep.handler", timeout_seconds=60),
 }
+
+
+def _function_of(handler: str) -> str:
+    """Return the name of the function whose handler this is (the handler itself if none)."""
+    return next((name for name, f in FUNCTIONS.items() if f.handler == handler), handler)
 
 
 @dataclass
@@ -460,7 +468,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             access_key=access_key,
             source_ip=self.client_address[0],
         )
-        context = LambdaContext(route.operation_id, 29, self.gateway.region)
+        context = LambdaContext(_function_of(route.handler), 29, self.gateway.region)
         try:
             result = self.gateway.handler(route.handler)(event, context)
             status = int(result["statusCode"])
@@ -518,6 +526,20 @@ def keys_from_environment() -> dict[str, Secret]:
     return {access_key: Secret(secret_key, os.environ.get("AWS_SESSION_TOKEN") or None)}
 
 
+def ensure_media_bucket() -> None:
+    """Create the media bucket (``NEBULA_MEDIA_BUCKET``) on the stand-in if it is missing."""
+    bucket = os.environ.get("NEBULA_MEDIA_BUCKET")
+    if not bucket:
+        return
+    region = os.environ.get("AWS_REGION", "eu-west-1")
+    s3 = boto3.client("s3", region_name=region)
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        logger.info("created the media bucket %s", bucket)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -537,9 +559,13 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    ensure_media_bucket()
     gateway.start()
     logger.info("gateway ready on %s (API %s)", gateway.url, gateway.api_url)
     print("READY", flush=True)
+    # From now on the handlers' JSON logs and EMF lines go where stderr goes (the
+    # terminal): nobody reads the pipe on stdout after READY, and a full pipe blocks.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     gateway.stop()

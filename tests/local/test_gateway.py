@@ -136,6 +136,7 @@ def test_a_signed_request_reaches_the_handler_as_a_proxy_event(gateway, handlers
     context = handlers["lambdas.submit.handler"].contexts[0]
     assert context.get_remaining_time_in_millis() > 0
     assert context.aws_request_id
+    assert context.function_name == "nebula-submit"
 
 
 def test_temporary_credentials_with_their_session_token_are_accepted(gateway):
