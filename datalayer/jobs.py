@@ -470,7 +470,11 @@ def _reason(reason: str) -> str:
 
 
 def jobs_past_deadline(*, now: datetime | None = None) -> list[Job]:
-    """Return the queued and running jobs whose deadline has passed (queries by-status)."""
+    """Return the queued and running jobs whose deadline (before ``now``, aware) has passed.
+
+    Queries the sparse by-status index (eventually consistent): a job may have moved
+    since; :func:`job_sweep` checks again in its update.
+    """
     now = now or _now()
     return [
         job

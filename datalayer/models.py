@@ -26,9 +26,10 @@ _settings: dict[str, Any] = {}
 class TableNotConfiguredError(RuntimeError):
     """A model was used before :func:`configure` gave it its environment's table name."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str | None) -> None:
+        used = f"table {table!r}" if table else "the shared connection"
         super().__init__(
-            f"table {table!r} used before datalayer.configure(): no table prefix, region or "
+            f"{used} used before datalayer.configure(): no table prefix, region or "
             "timeouts yet (the site configures at Django startup, Lambda code must call "
             "datalayer.configure_from_environment() first)"
         )
@@ -116,7 +117,7 @@ def _apply(model: type[NebulaModel]) -> None:
 def connection() -> Connection:
     """Return the shared, counted connection for transactions (the configured timeouts)."""
     if not _settings:
-        raise TableNotConfiguredError("(transactions)")
+        raise TableNotConfiguredError(None)
     conn = _settings.get("connection")
     if conn is None:
         conn = Connection(

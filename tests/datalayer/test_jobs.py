@@ -7,6 +7,7 @@ import boto3
 import pytest
 
 from datalayer import jobs
+from datalayer.calls import counting_calls
 from datalayer.jobs import (
     IllegalTransitionError,
     InvalidCursorError,
@@ -200,13 +201,35 @@ def test_a_job_with_bad_arguments_is_refused_and_nothing_is_written(changes, err
     assert jobs_for_owner(owner_id=OWNER) == ([], None)
 
 
-def test_job_get_returns_none_for_an_unknown_or_malformed_id() -> None:
+def test_job_get_returns_none_for_an_unknown_id() -> None:
     assert job_get(job_id="0" * 32) is None
-    assert job_get(job_id="../../etc") is None
 
 
-def test_starting_stamps_the_start_counts_the_attempt_and_moves_the_deadline() -> None:
+def test_reading_a_job_costs_one_dynamodb_call() -> None:
+    job = _new()
+
+    with counting_calls() as calls:
+        assert job_get(job_id=job.id).attribute_values == job.attribute_values
+
+    assert calls.operations == ["GetItem"]
+
+
+@pytest.mark.parametrize("job_id", ["../../etc", "0" * 31, "A" * 32, ""])
+def test_a_malformed_job_id_is_no_job_and_costs_no_dynamodb_call(job_id: str) -> None:
+    with counting_calls() as calls:
+        assert job_get(job_id=job_id) is None
+        with pytest.raises(IllegalTransitionError, match="no such job"):
+            job_fail(job_id=job_id, reason="x")
+
+    assert calls.total == 0
+
+
+def test_starting_stamps_the_start_counts_the_attempt_and_moves_the_deadline(
+    monkeypatch,
+) -> None:
     job = _new(run_seconds=600)
+    # The worker starts the job five minutes after it was queued.
+    monkeypatch.setattr(jobs, "_now", lambda: job.created + timedelta(minutes=5))
 
     running = job_mark_running(job_id=job.id)
 
@@ -215,7 +238,8 @@ def test_starting_stamps_the_start_counts_the_attempt_and_moves_the_deadline() -
     assert running.started is not None
     # The deadline counts from the start (whole seconds), by the job's own run_seconds.
     assert running.deadline == datetime.fromtimestamp(int(running.started.timestamp()) + 600, UTC)
-    assert running.deadline >= job.deadline
+    assert running.started == job.created + timedelta(minutes=5)
+    assert running.deadline - job.deadline >= timedelta(minutes=4)
 
 
 def test_progress_and_message_are_recorded_and_long_messages_cut() -> None:
@@ -287,8 +311,11 @@ def test_could_not_start_records_the_reason() -> None:
 
 
 @pytest.mark.parametrize("status", [JobStatus.FAILED, JobStatus.COULD_NOT_START])
-def test_retry_queues_again_without_the_error_and_with_a_new_deadline(status) -> None:
+def test_retry_queues_again_without_the_error_and_with_a_new_deadline(status, monkeypatch) -> None:
     job = _in_state(status, run_seconds=3600)
+    # The owner retries an hour later.
+    retried_at = datetime.now(UTC) + timedelta(hours=1)
+    monkeypatch.setattr(jobs, "_now", lambda: retried_at)
 
     queued = job_retry(job_id=job.id)
 
@@ -297,7 +324,7 @@ def test_retry_queues_again_without_the_error_and_with_a_new_deadline(status) ->
     assert queued.finished is None
     assert queued.started is None
     assert queued.progress == 0
-    assert queued.deadline > datetime.now(UTC) + timedelta(seconds=3500)
+    assert queued.deadline == datetime.fromtimestamp(int(retried_at.timestamp()) + 3600, UTC)
     assert _stored(job.id)["live_status"] == {"S": "queued"}
     assert job_mark_running(job_id=job.id).attempts == job.attempts + 1
 
@@ -317,7 +344,9 @@ def test_owner_lists_are_newest_first_across_pages_and_only_the_owners() -> None
 
     seen, cursor, pages = [], None, 0
     while True:
-        page, cursor = jobs_for_owner(owner_id=OWNER, limit=2, cursor=cursor)
+        with counting_calls() as calls:
+            page, cursor = jobs_for_owner(owner_id=OWNER, limit=2, cursor=cursor)
+        assert calls.total == 1
         pages += 1
         seen += [job.id for job in page]
         if cursor is None:
@@ -376,7 +405,14 @@ def test_another_owners_cursor_is_refused() -> None:
 @pytest.mark.no_dynamodb
 @pytest.mark.parametrize(
     "payload",
-    [b"not json", b"[1, 2, 3]", b'["2026-01-01", "' + b"f" * 32 + b'"]', b'["x", 5]'],
+    [
+        b"not json",
+        b"[1, 2, 3]",
+        b'["2026-01-01", "' + b"f" * 32 + b'"]',
+        b'["x", 5]',
+        b'["2026-11-29T09:00:00.000000+0000", "not-a-job-id"]',
+        b'["2026-11-29T09:00:00.000000+0000", 5]',
+    ],
 )
 def test_a_cursor_with_a_valid_check_but_a_malformed_position_is_refused(payload) -> None:
     encoded = jobs.base64.urlsafe_b64encode(payload).decode().rstrip("=")
@@ -461,6 +497,26 @@ def test_the_sweep_leaves_alone_a_job_that_moved_after_the_index_was_read(
 
     assert job_get(job_id=jobs_by_deadline["running"].id).status is JobStatus.SUCCEEDED
     assert job_get(job_id=jobs_by_deadline["queued"].id).status is JobStatus.RUNNING
+
+
+def test_the_sweep_leaves_alone_a_job_that_was_retried_after_the_index_was_read(
+    jobs_by_deadline, monkeypatch
+) -> None:
+    now = datetime.now(UTC) + LATER
+    seen = jobs_past_deadline(now=now)
+    job_id = jobs_by_deadline["queued"].id
+    # Failed and retried meanwhile: queued again, as the index said, but with a new deadline.
+    job_fail(job_id=job_id, reason="It broke.")
+    with monkeypatch.context() as later:
+        later.setattr(jobs, "_now", lambda: now + LATER)
+        job_retry(job_id=job_id)
+    monkeypatch.setattr(jobs, "jobs_past_deadline", lambda now: seen)
+
+    assert job_sweep(now=now) == 1
+
+    retried = job_get(job_id=job_id)
+    assert (retried.status, retried.error) == (JobStatus.QUEUED, None)
+    assert job_get(job_id=jobs_by_deadline["running"].id).status is JobStatus.FAILED
 
 
 def test_a_sweep_that_runs_after_another_one_counts_nothing(jobs_by_deadline, monkeypatch) -> None:
