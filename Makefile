@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check-deploy container-test bench clean
+.PHONY: help run test lint format check-deploy container-test bench lambda-package clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,9 +47,12 @@ check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under prod
 	EMAIL_HOST=email-smtp.eu-west-1.amazonaws.com DEFAULT_FROM_EMAIL=no-reply@nebula.example.com \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
+lambda-package: $(VENV)/.local-installed  ## the Lambda deployment package for python3.13 (build/lambda.zip)
+	$(PY) -m lambdas.build --output build/lambda.zip
+
 # Needs root and podman (ecs/install-container-tools.sh); the standard library only, no venv.
 container-test:  ## build the Dockerfile with podman and check the running container
 	$(PYTHON) ecs/container_test.py $(ARGS)
 
 clean:  ## remove the virtualenv and caches (keeps local data in .local/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles build
