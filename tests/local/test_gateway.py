@@ -322,6 +322,14 @@ def test_an_unknown_route_is_a_403_as_api_gateway_answers(gateway):
     assert json.loads(body) == {"message": "Missing Authentication Token"}
 
 
+@pytest.mark.parametrize("method", ["GET", "TRACE", "OPTIONS", "HEAD", "BREW"])
+def test_an_undeclared_method_is_a_403_as_api_gateway_answers(gateway, method):
+    status, headers, _ = send(gateway, "/v1/jobs", {}, b"", method=method)
+
+    assert status == 403
+    assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
 def test_a_handler_that_raises_is_a_502(gateway, handlers):
     handlers["lambdas.submit.handler"].fail_times = 1
     target, headers = signed(gateway)
