@@ -14,11 +14,11 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # A stamp per requirements set: pip runs only when a requirements file changed.
-$(VENV)/.local-installed: requirements.txt requirements-local.txt | $(PY)
+$(VENV)/.local-installed: requirements.txt requirements-local.txt lambdas/requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-local.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev.txt | $(PY)
+$(VENV)/.dev-installed: requirements.txt requirements-local.txt lambdas/requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.local-installed
 
