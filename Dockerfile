@@ -32,6 +32,7 @@ COPY manage.py ./
 COPY datalayer ./datalayer
 COPY nebula ./nebula
 COPY accounts ./accounts
+COPY jobs ./jobs
 COPY templates ./templates
 COPY static ./static
 

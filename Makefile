@@ -12,7 +12,7 @@ IAC_INPUTS := $(wildcard ecs/templates/*.yaml ecs/guard/*.guard) ecs/iac_check.p
 IAC_STAMP := ecs/.build/.checked
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check-deploy container-test bench clean iac-tools iac-check
+.PHONY: help run test lint format check-deploy container-test bench lambda-package clean iac-tools iac-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -22,11 +22,11 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # A stamp per requirements set: pip runs only when a requirements file changed.
-$(VENV)/.local-installed: requirements.txt requirements-local.txt | $(PY)
+$(VENV)/.local-installed: requirements.txt requirements-local.txt lambdas/requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-local.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev.txt | $(PY)
+$(VENV)/.dev-installed: requirements.txt requirements-local.txt lambdas/requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.local-installed
 
@@ -56,6 +56,9 @@ check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under prod
 	EMAIL_HOST=email-smtp.eu-west-1.amazonaws.com DEFAULT_FROM_EMAIL=no-reply@nebula.example.com \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
+lambda-package: $(VENV)/.local-installed  ## the Lambda deployment package for python3.13 (build/lambda.zip)
+	$(PY) -m lambdas.build --output build/lambda.zip
+
 # Needs root and podman (ecs/install-container-tools.sh); the standard library only, no venv.
 container-test:  ## build the Dockerfile with podman and check the running container
 	$(PYTHON) ecs/container_test.py $(ARGS)
@@ -84,4 +87,4 @@ $(IAC_STAMP): $(IAC_INPUTS) | iac-tools
 	touch $@
 
 clean:  ## remove the virtualenvs, tools and caches (keeps local data in .local/)
-	rm -rf $(VENV) $(IAC_VENV) ecs/tools/node_modules ecs/.build .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) $(IAC_VENV) ecs/tools/node_modules ecs/.build .pytest_cache .ruff_cache staticfiles build

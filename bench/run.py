@@ -5,7 +5,9 @@ from the figures, not asserted in tests):
 
 * warm start: ``python -m local.run`` launched → first page answered (goal < 5 s);
 * page latency under real Gunicorn on the moto stand-in: the anonymous home page,
-  a signed-in page, and their ratio (the signed-in page makes one DynamoDB read).
+  a signed-in page, and their ratio (the signed-in page makes one DynamoDB read);
+* each Lambda handler's cold import against ``import boto3``, and the package's size
+  (``bench/lambda_cold.py``).
 """
 
 import http.cookiejar
@@ -24,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import lambda_cold
 from tests.support import free_port, wait_for_http
 
 PASSWORD = "benchmark password phrase"
@@ -146,6 +149,7 @@ def main() -> int:
         print(f"  {name:32} median {medians[name]:6.2f}   p95 {_p95(values):6.2f}")
     anonymous, signed_in = medians.values()
     print(f"  ratio signed-in / anonymous (medians): {signed_in / anonymous:.2f}")
+    lambda_cold.report()
     return 0
 
 

@@ -2,12 +2,14 @@
 
 1. start the moto stand-in (``local.standin``) on loopback, restoring the last snapshot;
 2. serve the site with Gunicorn, reloading on code changes (it boots meanwhile);
-3. create or update the tables and the local admin (``manage.py prepare_local``);
-4. on Ctrl-C or SIGTERM stop Gunicorn, then the stand-in (which saves its state),
-   and leave no process behind.
+3. start the local jobs gateway (``local.gateway``: the API and the Lambda handlers);
+4. create or update the tables and the local admin (``manage.py prepare_local``);
+5. on Ctrl-C or SIGTERM stop Gunicorn and the gateway, then the stand-in (which
+   saves its state), and leave no process behind.
 
 Ports and folders come from the environment: ``PORT`` (8000),
-``NEBULA_STANDIN_PORT`` (8001), ``NEBULA_LOCAL_STATE_DIR`` (``.local``).
+``NEBULA_STANDIN_PORT`` (8001), ``NEBULA_GATEWAY_PORT`` (8002),
+``NEBULA_LOCAL_STATE_DIR`` (``.local``).
 """
 
 import contextlib
@@ -115,6 +117,7 @@ def _on_signal(signum: int, _frame: object) -> None:
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     standin_port = int(os.environ.get("NEBULA_STANDIN_PORT", "8001"))
+    gateway_port = int(os.environ.get("NEBULA_GATEWAY_PORT", "8002"))
     state_dir = Path(os.environ.get("NEBULA_LOCAL_STATE_DIR", ROOT / ".local"))
     env = {
         **os.environ,
@@ -122,6 +125,12 @@ def main() -> int:
         "NEBULA_STANDIN_PORT": str(standin_port),
         "NEBULA_LOCAL_STATE_DIR": str(state_dir),
         "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{standin_port}",
+        # Media (job results) on the same stand-in; the site calls the jobs API here.
+        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{standin_port}",
+        "NEBULA_MEDIA_BUCKET": os.environ.get("NEBULA_MEDIA_BUCKET", "nebula-local-media"),
+        "NEBULA_TABLE_PREFIX": os.environ.get("NEBULA_TABLE_PREFIX", "nebula-local-"),
+        "NEBULA_GATEWAY_PORT": str(gateway_port),
+        "NEBULA_JOBS_API_URL": f"http://127.0.0.1:{gateway_port}/v1",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_REGION": os.environ.get("AWS_REGION", "eu-west-1"),
@@ -133,9 +142,13 @@ def main() -> int:
     }
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    standin = web = None
+    standin = web = gateway = None
     try:
-        for wanted, name in ((port, "PORT"), (standin_port, "NEBULA_STANDIN_PORT")):
+        for wanted, name in (
+            (port, "PORT"),
+            (standin_port, "NEBULA_STANDIN_PORT"),
+            (gateway_port, "NEBULA_GATEWAY_PORT"),
+        ):
             if not _port_free(wanted):
                 raise RunError(f"port {wanted} is in use; set {name} to another port")
         standin = _start(
@@ -155,15 +168,25 @@ def main() -> int:
         web = _start([sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"], env)
         # The stand-in says READY once its snapshot is restored (its port answers sooner).
         wait_for_line(standin, b"READY", "the stand-in", 60)
+        gateway = _start([sys.executable, "-m", "local.gateway"], env, stdout=subprocess.PIPE)
+        wait_for_line(gateway, b"READY", "the jobs gateway", 60)
         prepared = subprocess.run(
             [sys.executable, "manage.py", "prepare_local"], cwd=ROOT, env=env, check=False
         )
         if prepared.returncode != 0:
             raise RunError("creating the tables or the local admin failed (see above)")
         _wait_http(f"http://127.0.0.1:{port}/healthz", web, "Gunicorn", 60)
-        print(f"\n  Nebula is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)\n", flush=True)
+        print(
+            f"\n  Nebula is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)"
+            f"\n  jobs API (local gateway): {env['NEBULA_JOBS_API_URL']}\n",
+            flush=True,
+        )
         while True:
-            for process, name in ((standin, "the stand-in"), (web, "Gunicorn")):
+            for process, name in (
+                (standin, "the stand-in"),
+                (web, "Gunicorn"),
+                (gateway, "the jobs gateway"),
+            ):
                 if process.poll() is not None:
                     raise RunError(f"{name} exited with status {process.returncode}")
             time.sleep(0.5)
@@ -178,6 +201,8 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if web is not None:
             _stop(web, "Gunicorn", 25)
+        if gateway is not None:
+            _stop(gateway, "the jobs gateway", 15)
         if standin is not None:
             _stop(standin, "the stand-in", 30)
 

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "accounts",
     "contact",
+    "jobs",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -209,6 +210,14 @@ NEBULA_MAIL_IN_BACKGROUND = env.bool("NEBULA_MAIL_IN_BACKGROUND", default=True)
 NEBULA_CONTACT_RECIPIENTS = env.list("NEBULA_CONTACT_RECIPIENTS", default=[])
 # Where links in mails point ("https://nebula.example.com"); empty: the request's host.
 NEBULA_SITE_URL = env.str("NEBULA_SITE_URL", default="")
+
+# --- The jobs API (jobs/api.py) ------------------------------------------------
+# The API Gateway stage URL ("https://abc123.execute-api.eu-west-1.amazonaws.com/v1");
+# empty: no job can start (each gets "could not start"). Requests are SigV4-signed
+# with the default credential chain (the ECS task role) for AWS_REGION.
+NEBULA_JOBS_API_URL = env.str("NEBULA_JOBS_API_URL", default="")
+NEBULA_JOBS_API_CONNECT_TIMEOUT = env.float("NEBULA_JOBS_API_CONNECT_TIMEOUT", default=1.0)
+NEBULA_JOBS_API_READ_TIMEOUT = env.float("NEBULA_JOBS_API_READ_TIMEOUT", default=5.0)
 
 # --- Logging -----------------------------------------------------------------------
 NEBULA_LOG_FORMAT = env.str("NEBULA_LOG_FORMAT", default="json")

@@ -43,6 +43,11 @@ os.environ.setdefault("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{NEBULA_ST
 # (and from ever finding a real account's keys on the developer's machine).
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+# The local gateway (local/gateway.py) that make run starts beside the stand-in.
+NEBULA_JOBS_API_URL = env.str(
+    "NEBULA_JOBS_API_URL",
+    default=f"http://127.0.0.1:{env.int('NEBULA_GATEWAY_PORT', default=8002)}/v1",
+)
 
 # Mail is written to files, one per message, for the person running make run.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -25,7 +25,9 @@ from tests.support import (
 pytestmark = pytest.mark.slow
 
 
-def _run_env(tmp_path, port: int, standin_port: int) -> dict[str, str]:
+def _run_env(
+    tmp_path, port: int, standin_port: int, gateway_port: int | None = None
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -34,6 +36,7 @@ def _run_env(tmp_path, port: int, standin_port: int) -> dict[str, str]:
     env.update(
         PORT=str(port),
         NEBULA_STANDIN_PORT=str(standin_port),
+        NEBULA_GATEWAY_PORT=str(gateway_port or free_port()),
         NEBULA_LOCAL_STATE_DIR=str(tmp_path / "state"),
     )
     return env
@@ -69,16 +72,21 @@ def _table(standin_port: int):
 
 
 def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
-    port, standin_port = free_port(), free_port()
-    env = _run_env(tmp_path, port, standin_port)
+    port, standin_port, gateway_port = free_port(), free_port(), free_port()
+    env = _run_env(tmp_path, port, standin_port, gateway_port)
     log_path = tmp_path / "run.log"
     base = f"http://127.0.0.1:{port}"
+    gateway = f"http://127.0.0.1:{gateway_port}"
 
     with log_path.open("w") as log:
         process = _start(env, log)
         try:
             _wait_until_running(log_path, process, banners=1)
             assert wait_for_http(f"{base}/readyz", timeout=10, process=process) == 200
+            assert f"jobs API (local gateway): {gateway}/v1" in log_path.read_text()
+            assert wait_for_http(f"{gateway}/openapi.json", timeout=10) == 200
+            # The gateway refuses what AWS_IAM refuses: an unsigned call.
+            assert wait_for_http(f"{gateway}/v1/jobs", timeout=10) == 403
             with urllib.request.urlopen(f"{base}/", timeout=10) as response:
                 assert response.status == 200
                 assert b"Nebula" in response.read()
@@ -87,7 +95,7 @@ def test_run_serves_the_site_stops_everything_and_keeps_data(tmp_path) -> None:
             )
         finally:
             started = _stop(process)
-    assert len(started) >= 3, "expected the stand-in, Gunicorn and its workers"
+    assert len(started) >= 4, "expected the stand-in, the gateway, Gunicorn and its workers"
     assert [pid for pid in started if alive(pid)] == [], log_path.read_text()
     first_log = log_path.read_text()
     assert "Local admin admin@localhost created." in first_log

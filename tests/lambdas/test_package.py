@@ -1,0 +1,85 @@
+"""The deployment package: reproducible, and every handler imports from it alone.
+
+Builds with pip for the python3.13 x86_64 runtime (wheels from the index or pip's
+cache), unzips, and imports each handler with ``python3.13 -S`` (no site-packages):
+only what the zip holds is importable.
+"""
+
+import hashlib
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lambdas.build import build
+
+pytestmark = [pytest.mark.slow, pytest.mark.no_dynamodb]
+
+
+def _python_313() -> str | None:
+    """Return a working python3.13 (on PATH, or one pyenv installed), or None."""
+    candidates = [shutil.which("python3.13")]
+    candidates += sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))
+    for candidate in filter(None, candidates):
+        works = subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False)
+        if works.returncode == 0:
+            return candidate
+    return None
+
+
+PYTHON_313 = _python_313()
+
+SMOKE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import lambdas.submit, lambdas.worker, lambdas.sweep
+assert "site" not in sys.modules, "site-packages were on"
+for name in ("lambdas.submit", "lambdas.worker", "lambdas.sweep", "botocore", "pynamodb",
+             "aws_lambda_powertools", "fastjsonschema"):
+    assert sys.modules[name].__file__.startswith(sys.argv[1]), (name, sys.modules[name].__file__)
+request = lambdas.submit.parse({
+    "headers": {"Idempotency-Key": "key-0001"},
+    "body": json.dumps({"job_id": "j1", "kind": "export", "owner_id": "u1"}),
+})
+print("OK", sys.version_info[:2], request["job_id"])
+"""
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("package") / "lambda.zip")
+
+
+def test_the_package_is_the_same_bytes_when_built_again(package, tmp_path):
+    again = build(tmp_path / "again.zip")
+
+    digest = [hashlib.sha256(path.read_bytes()).hexdigest() for path in (package, again)]
+    assert digest[0] == digest[1]
+
+
+def test_the_package_holds_the_code_and_not_the_build_script(package):
+    names = set(zipfile.ZipFile(package).namelist())
+
+    assert {"lambdas/submit.py", "lambdas/openapi.json", "datalayer/jobs.py"} <= names
+    assert "lambdas/build.py" not in names
+    assert not [name for name in names if name.endswith(".pyc")]
+    assert package.stat().st_size < 50 * 1024 * 1024  # Lambda's direct-upload limit
+
+
+@pytest.mark.skipif(PYTHON_313 is None, reason="python3.13 (the Lambda runtime's) not found")
+def test_every_handler_imports_from_the_unzipped_package_alone(package, tmp_path):
+    tree = tmp_path / "tree"
+    zipfile.ZipFile(package).extractall(tree)
+
+    result = subprocess.run(
+        [PYTHON_313, "-S", "-I", "-c", SMOKE, str(tree)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK (3, 13) j1")
