@@ -38,7 +38,7 @@ def dynamodb(request: pytest.FixtureRequest) -> str | None:
     """Give each test empty, freshly created tables (none for ``no_dynamodb`` tests)."""
     if request.node.get_closest_marker("no_dynamodb"):
         return None
-    from nebula.dynamo.tables import ensure_all_tables
+    from datalayer.tables import ensure_all_tables
 
     moto_endpoint = request.getfixturevalue("moto_endpoint")
     reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")

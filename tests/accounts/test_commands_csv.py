@@ -16,7 +16,7 @@ from django.test import Client
 from accounts import selectors, services
 from accounts.management.usercsv import EXPORT_COLUMNS
 from accounts.models import User
-from nebula.dynamo.calls import counting_calls
+from datalayer.calls import counting_calls
 from tests.accounts.conftest import PASSWORD, log_in
 from tests.support import ROOT, manage
 

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts import selectors
-from nebula.dynamo.calls import counting_calls
+from datalayer.calls import counting_calls
 from tests.accounts.conftest import log_in
 from tests.support import manage
 

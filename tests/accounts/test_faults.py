@@ -5,7 +5,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from django.test import Client
 
 from accounts.models import EmailClaim, User
-from nebula.dynamo.models import connection
+from datalayer.models import connection
 from tests.accounts.conftest import PASSWORD
 
 SIGN_UP = {"email": "dee@example.com", "password1": PASSWORD, "password2": PASSWORD}

@@ -15,7 +15,7 @@ from accounts import selectors, services
 from accounts.models import EmailClaim, Session, User
 from accounts.ratelimits import login_failure_budget
 from accounts.session_keys import stored_id
-from nebula.dynamo.models import connection
+from datalayer.models import connection
 from nebula.email_addresses import InvalidEmailError
 from tests.accounts.conftest import PASSWORD, log_in
 

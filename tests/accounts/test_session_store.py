@@ -17,7 +17,7 @@ from accounts import services
 from accounts.models import Session
 from accounts.session_keys import public_id, stored_id
 from accounts.session_store import SessionStore, user_id_from_key
-from nebula.dynamo.calls import counting_calls
+from datalayer.calls import counting_calls
 
 OLD_SECRET = "an old secret key, rotated out but kept as a fallback " * 2
 NEW_SECRET = "the new secret key that every new signature is made with " * 2

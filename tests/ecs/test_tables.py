@@ -1,7 +1,7 @@
 """The data stack's tables are exactly the tables ``manage.py migrate`` creates.
 
 Both come from the registered models: ``migrate`` sends
-:func:`nebula.dynamo.tables.create_table_request` to CreateTable; here the same
+:func:`datalayer.tables.create_table_request` to CreateTable; here the same
 request is compared with ``ecs/templates/data.yaml`` field by field (keys,
 attribute definitions, indexes and their projections, TTL attribute, billing
 mode), so a model change without its template change fails, and the other way
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from nebula.dynamo.models import registered_models
-from nebula.dynamo.tables import create_table_request, ttl_attribute
+from datalayer.models import registered_models
+from datalayer.tables import create_table_request, ttl_attribute
 from tests.ecs import cfn
 
 pytestmark = pytest.mark.no_dynamodb

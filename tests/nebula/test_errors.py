@@ -10,7 +10,7 @@ from botocore.exceptions import (
 )
 from pynamodb.exceptions import GetError, PutError, TransactWriteError
 
-from nebula.dynamo.errors import UnavailableError, is_unavailable
+from datalayer.errors import UnavailableError, is_unavailable
 
 pytestmark = pytest.mark.no_dynamodb
 

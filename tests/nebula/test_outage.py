@@ -25,8 +25,8 @@ from django.conf import settings
 from django.test import Client
 
 from accounts import services
-from nebula.dynamo import models
-from nebula.dynamo.tables import ensure_all_tables
+from datalayer import models
+from datalayer.tables import ensure_all_tables
 from nebula.logging import JSONFormatter
 from tests.support import (
     dynamodb_env,

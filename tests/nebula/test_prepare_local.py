@@ -8,7 +8,7 @@ from django.apps import apps
 from django.core.management import call_command
 
 from accounts import selectors
-from nebula.dynamo.tables import table_problems
+from datalayer.tables import table_problems
 from nebula.signals import prepare_local
 
 

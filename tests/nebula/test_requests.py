@@ -10,8 +10,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from django.test import Client
 
+from datalayer.calls import counting_calls
 from nebula.dynamo.cache import CacheEntry
-from nebula.dynamo.calls import counting_calls
 from nebula.logging import JSONFormatter, RequestContextFilter
 from tests.support import free_port
 

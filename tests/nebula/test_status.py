@@ -7,7 +7,7 @@ import boto3
 import pytest
 from django.core.management import CommandError, call_command
 
-from nebula.dynamo.models import registered_models
+from datalayer.models import registered_models
 from tests.support import manage
 
 SESSIONS = "nebula-test-sessions"

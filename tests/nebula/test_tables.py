@@ -8,9 +8,9 @@ from django.core.management import CommandError, call_command
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from nebula.dynamo import models
+from datalayer import models
+from datalayer.tables import ensure_table
 from nebula.dynamo.cache import CacheEntry
-from nebula.dynamo.tables import ensure_table
 
 
 def _client():
