@@ -72,7 +72,7 @@ class SessionStore(SessionBase):
         return f"{user_id}.{random_part}" if user_id else random_part
 
     def expire_with_browser(self, *, server_age: int) -> None:
-        """End the cookie with the browser; forget the session ``server_age`` s after last use.
+        """End the cookie with the browser; forget the session ``server_age`` s after its last save.
 
         The age is an explicit expiry, so ``get_expiry_age()`` and
         ``get_expiry_date()`` say what the server keeps; Django's own

@@ -248,7 +248,9 @@ def logging_config(log_format: str, level: str) -> dict:
             # The access log line already records every request; Django's own
             # request logger would repeat 4xx/5xx lines without the request id.
             "django.request": {"level": "ERROR"},
-            "django.server": {"level": "WARNING"},
+            # runserver's own lines carry the raw path, tokens in links included;
+            # the access log above already records every request by its route.
+            "django.server": {"level": "CRITICAL"},
             "botocore": {"level": "WARNING"},
             "pynamodb": {"level": "WARNING"},
         },

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,6 +74,7 @@ def test_the_contact_pages_and_their_admin_keep_the_content_security_policy(
     page.get_by_label("Email address").fill("root@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    set_up_second_factor(page)
     page.wait_for_url(site_url + "/admin/")
     page.goto(site_url + "/admin/contact/messages/")
     page.get_by_role("link", name="A question").click()

@@ -1,5 +1,7 @@
 """The admin site answers every URL under ``/admin/`` with a real page or a 404, never a 500."""
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
@@ -98,3 +100,15 @@ def test_admin_logout_answers_a_page(staff_client) -> None:
 def test_an_orm_model_admin_is_refused_at_registration() -> None:
     with pytest.raises(ImproperlyConfigured, match="no SQL database"):
         admin.site.register(LogEntry)
+
+
+def test_each_admin_page_has_a_description_of_its_own(staff_client) -> None:
+    pages = ["/admin/", "/admin/accounts/users/", "/admin/audit/", "/admin/contact/messages/"]
+    descriptions = []
+    for url in pages:
+        content = staff_client.get(url).content.decode()
+        [description] = re.findall(r'<meta name="description" content="([^"]*)">', content)
+        assert "Nebula admin" in description, url
+        descriptions.append(description)
+
+    assert len(set(descriptions)) == len(pages)

@@ -23,6 +23,7 @@ def rates(settings):
     return settings.NEBULA_RATES
 
 
+@pytest.mark.no_dynamodb
 @pytest.mark.parametrize(
     ("rate", "seconds"),
     [("10/15m", 900), ("5/h", 3600), ("3/m", 60), ("1/s", 1), ("2/7d", 604800), ("30/5m", 300)],
@@ -31,12 +32,14 @@ def test_a_rate_window_is_its_period_in_seconds(rate: str, seconds: int) -> None
     assert period_seconds(rate) == seconds
 
 
+@pytest.mark.no_dynamodb
 @pytest.mark.parametrize("rate", ["10", "10/", "10/15x", "ten/m", "10/m ", "10/m\n", "/m", ""])
 def test_anything_but_a_rate_is_refused(rate: str) -> None:
     with pytest.raises(ValueError, match="not a rate"):
         period_seconds(rate)
 
 
+@pytest.mark.no_dynamodb
 def test_a_rate_allows_its_count_per_window() -> None:
     assert [allowed_count(r) for r in ("10/15m", "1/h", "250/d")] == [10, 1, 250]
 
