@@ -11,6 +11,8 @@ from datalayer.jobs import (
     jobs_for_owner,
 )
 from jobs import selectors, services
+from lambdas import work
+from lambdas.work import export
 
 
 def test_a_job_is_started_once_per_idempotency_key(site, make_user, worker_calls):
@@ -104,3 +106,18 @@ def test_a_job_is_visible_to_its_owner_and_staff_only(make_user):
     stranger = make_user(email="bea@example.com")
     assert selectors.job_for_viewer(job_id=job.id, user=stranger) is None
     assert selectors.job_for_viewer(job_id="0" * 32, user=owner) is None
+
+
+def test_a_job_that_failed_in_the_worker_is_run_again_on_retry(site, make_user, monkeypatch):
+    user = make_user()
+    monkeypatch.setitem(work.REGISTRY, JobKind.EXPORT, lambda job, progress: 1 / 0)
+    job = services.job_start(user=user, kind=JobKind.EXPORT, idempotency_key="k" * 20)
+    assert site.runner.wait_idle(30)
+    assert job_get(job_id=job.id).status == JobStatus.FAILED
+    monkeypatch.setitem(work.REGISTRY, JobKind.EXPORT, export.run)  # it works again
+
+    services.job_retry_for(user=user, job=job_get(job_id=job.id))
+
+    assert site.runner.wait_idle(30)
+    done = job_get(job_id=job.id)
+    assert (done.status, done.attempts) == (JobStatus.SUCCEEDED, 2)
