@@ -123,7 +123,6 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
             "job": job,
             "kind_name": KIND_NAMES[job.kind],
             "state": _state(job),
-            "media_configured": media.is_configured(),
         },
     )
 

@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from datalayer.jobs import JobKind, JobStatus, job_create, job_fail, job_get, jobs_for_owner
+from datalayer.jobs import (
+    JobKind,
+    JobStatus,
+    job_create,
+    job_fail,
+    job_get,
+    job_mark_running,
+    job_succeed,
+    jobs_for_owner,
+)
 from jobs import services
 from nebula.logging import JSONFormatter
 from tests.lambdas.conftest import MEDIA_BUCKET
@@ -222,3 +231,41 @@ def test_a_tampered_page_link_starts_again_from_the_first_page(make_user, browse
 @pytest.mark.parametrize("path", ["/jobs/", "/jobs/" + "a" * 32 + "/"])
 def test_the_jobs_pages_need_signing_in(client, path):
     assert client.get(path)["Location"].startswith("/accounts/login/")
+
+
+def _succeeded(user):
+    job, _ = job_create(
+        owner_id=user.id, kind=JobKind.EXPORT, params={}, idempotency_key="k" * 16, run_seconds=60
+    )
+    job_mark_running(job_id=job.id)
+    job_succeed(job_id=job.id, result_key=f"exports/{user.id}/{job.id}.zip")
+    return job
+
+
+def test_without_a_media_bucket_the_result_is_said_not_downloadable(make_user, browser, settings):
+    settings.NEBULA_MEDIA_BUCKET = ""
+    user = make_user()
+    job = _succeeded(user)
+    client = browser(user)
+
+    page = client.get(f"/jobs/{job.id}/").content.decode()
+    state = client.get(f"/jobs/{job.id}/status.json").json()
+
+    assert state["result_url"] is None
+    [note] = re.findall(r'<p class="muted" data-job-field="no-download"[^>]*>', page)
+    assert " hidden" not in note
+    assert "cannot be downloaded from this site" in page
+
+
+def test_with_a_media_bucket_the_result_link_is_presigned_for_a_few_minutes(
+    make_user, browser, settings, monkeypatch
+):
+    settings.NEBULA_MEDIA_BUCKET = "nebula-test-media"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    user = make_user()
+    job = _succeeded(user)
+
+    url = browser(user).get(f"/jobs/{job.id}/status.json").json()["result_url"]
+
+    assert url.startswith(f"http://127.0.0.1:9/nebula-test-media/exports/{user.id}/{job.id}.zip?")
+    assert "X-Amz-Expires=300" in url
