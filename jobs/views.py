@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from datalayer.jobs import IllegalTransitionError, InvalidCursorError, Job, JobKind, JobStatus
 from nebula.ratelimit import by_user, limit
@@ -66,7 +66,7 @@ def _state(job: Job) -> dict[str, Any]:
 
 @never_cache
 @login_required
-@require_GET
+@require_safe
 def job_list(request: HttpRequest) -> HttpResponse:
     cursor = request.GET.get("after") or None
     try:
@@ -113,7 +113,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-@require_GET
+@require_safe
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _viewable(request, job_id)
     return render(
@@ -129,7 +129,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 
 @never_cache
 @login_required
-@require_GET
+@require_safe
 def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
     job = _viewable(request, job_id)
     return JsonResponse(_state(job))
