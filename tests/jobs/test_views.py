@@ -269,3 +269,9 @@ def test_with_a_media_bucket_the_result_link_is_presigned_for_a_few_minutes(
 
     assert url.startswith(f"http://127.0.0.1:9/nebula-test-media/exports/{user.id}/{job.id}.zip?")
     assert "X-Amz-Expires=300" in url
+
+
+def test_my_jobs_is_linked_from_the_nav_and_the_profile(make_user, browser):
+    profile = browser(make_user()).get("/accounts/profile/").content.decode()
+
+    assert profile.count('href="/jobs/"') == 2
