@@ -197,6 +197,8 @@ NEBULA_RATES = {
     # The contact form (contact/ratelimits.py): every POST counts.
     "contact_ip": env.str("NEBULA_RATE_CONTACT_IP", default="10/h"),
     "contact_email": env.str("NEBULA_RATE_CONTACT_EMAIL", default="5/h"),
+    # Starting and retrying jobs (jobs/views.py), per user.
+    "job_start_user": env.str("NEBULA_RATE_JOB_START_USER", default="30/h"),
 }
 # How long a browser that signed in stays a trusted device of the account.
 NEBULA_DEVICE_COOKIE_AGE = env.int("NEBULA_DEVICE_COOKIE_AGE", default=365 * 24 * 3600)
@@ -218,6 +220,9 @@ NEBULA_SITE_URL = env.str("NEBULA_SITE_URL", default="")
 NEBULA_JOBS_API_URL = env.str("NEBULA_JOBS_API_URL", default="")
 NEBULA_JOBS_API_CONNECT_TIMEOUT = env.float("NEBULA_JOBS_API_CONNECT_TIMEOUT", default=1.0)
 NEBULA_JOBS_API_READ_TIMEOUT = env.float("NEBULA_JOBS_API_READ_TIMEOUT", default=5.0)
+# The private bucket job results lie in (jobs/media.py links to them); empty: the
+# job's page says its result cannot be downloaded here.
+NEBULA_MEDIA_BUCKET = env.str("NEBULA_MEDIA_BUCKET", default="")
 
 # --- Logging -----------------------------------------------------------------------
 NEBULA_LOG_FORMAT = env.str("NEBULA_LOG_FORMAT", default="json")

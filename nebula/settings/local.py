@@ -48,6 +48,7 @@ NEBULA_JOBS_API_URL = env.str(
     "NEBULA_JOBS_API_URL",
     default=f"http://127.0.0.1:{env.int('NEBULA_GATEWAY_PORT', default=8002)}/v1",
 )
+NEBULA_MEDIA_BUCKET = env.str("NEBULA_MEDIA_BUCKET", default="nebula-local-media")
 
 # Mail is written to files, one per message, for the person running make run.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 
 from accounts import services
+from datalayer.jobs import JobKind, job_create
 from tests.accounts.conftest import otp_secret_on_page
 from tests.support import ROOT
 
@@ -25,7 +26,7 @@ def _page_templates() -> set[str]:
     project = {p.name for p in (ROOT / "templates").glob("*.html") if p.name != "base.html"}
     apps = {
         f"{app}/{p.name}"
-        for app in ("accounts", "contact")
+        for app in ("accounts", "contact", "jobs")
         for p in (ROOT / app / "templates" / app).glob("*.html")
         if not p.name.startswith("_")
     }
@@ -92,6 +93,11 @@ def pages() -> dict[str, str]:
     visit(member, "get", "/accounts/sessions/", 200)
     visit(member, "get", "/accounts/password/", 200)
     visit(member, "get", "/accounts/email/confirm/no-such-token/", 400)
+    job, _ = job_create(
+        owner_id=user.id, kind=JobKind.EXPORT, params={}, idempotency_key="k" * 16, run_seconds=60
+    )
+    visit(member, "get", "/jobs/", 200)
+    visit(member, "get", f"/jobs/{job.id}/", 200)
     visit(member, "get", "/accounts/delete/", 200)
     visit(member, "post", "/accounts/delete/", 200, data={"password": PASSWORD})
 

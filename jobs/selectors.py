@@ -1,0 +1,29 @@
+"""Reads of jobs for the site's pages: who may see a job, a person's jobs a page at a time.
+
+A job is visible to its owner and to staff only; for anyone else it does not exist
+(the views answer 404, never 403, so a job id says nothing about whose it is).
+"""
+
+from typing import Any
+
+from datalayer.jobs import Job, job_get, jobs_for_owner
+
+PAGE_SIZE = 20
+
+
+def job_for_viewer(*, job_id: str, user: Any) -> Job | None:
+    """Return the job if ``user`` owns it or is staff, else None (one consistent read)."""
+    job = job_get(job_id=job_id)
+    if job is None or not (job.owner_id == str(user.pk) or user.is_staff):
+        return None
+    return job
+
+
+def job_page_for_owner(
+    *, user: Any, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[Job], str | None]:
+    """Return a page of the user's jobs, newest first, and the next page's cursor (or None).
+
+    Raises ``datalayer.jobs.InvalidCursorError`` for a cursor that is not this user's.
+    """
+    return jobs_for_owner(owner_id=str(user.pk), limit=limit, cursor=cursor)

@@ -1,0 +1,149 @@
+"""Jobs pages: "My jobs", one job's page, its status JSON, and the start and retry buttons.
+
+Parse with a form, call a service or selector, render. A job someone may not see is
+a 404, never a 403. The job's page polls ``status.json`` (static/js/job.js) while the
+job is queued or running; without JavaScript a ``<noscript>`` meta refresh reloads it.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from datalayer.jobs import IllegalTransitionError, InvalidCursorError, Job, JobKind, JobStatus
+from nebula.ratelimit import by_user, limit
+
+from . import forms, media, selectors, services
+
+KIND_NAMES = {
+    JobKind.EXPORT: "Export my data",
+    JobKind.AVATAR: "Avatar",
+    JobKind.IMPORT: "User import",
+}
+STATUS_NAMES = {
+    JobStatus.QUEUED: "Queued",
+    JobStatus.RUNNING: "Running",
+    JobStatus.SUCCEEDED: "Done",
+    JobStatus.FAILED: "Failed",
+    JobStatus.COULD_NOT_START: "Could not start",
+}
+STATUS_TONES = {
+    JobStatus.QUEUED: "info",
+    JobStatus.RUNNING: "info",
+    JobStatus.SUCCEEDED: "success",
+    JobStatus.FAILED: "danger",
+    JobStatus.COULD_NOT_START: "warning",
+}
+
+
+def _viewable(request: HttpRequest, job_id: str) -> Job:
+    job = selectors.job_for_viewer(job_id=job_id, user=request.user)
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def _state(job: Job) -> dict[str, Any]:
+    """Return what the page and the status JSON show of a job (no DynamoDB call)."""
+    succeeded = job.status is JobStatus.SUCCEEDED
+    return {
+        "status": str(job.status),
+        "status_name": STATUS_NAMES[job.status],
+        "status_tone": STATUS_TONES[job.status],
+        "progress": int(job.progress),
+        "message": job.message,
+        "error": job.error or "",
+        "finished": job.is_finished,
+        "can_retry": job.can_retry,
+        "result_url": media.result_url(key=job.result_key) if succeeded else None,
+    }
+
+
+@never_cache
+@login_required
+@require_safe
+def job_list(request: HttpRequest) -> HttpResponse:
+    cursor = request.GET.get("after") or None
+    try:
+        jobs, next_cursor = selectors.job_page_for_owner(user=request.user, cursor=cursor)
+    except InvalidCursorError as exc:
+        messages.error(request, str(exc))
+        return redirect("jobs:list")
+    rows = [
+        {
+            "job": job,
+            "kind_name": KIND_NAMES[job.kind],
+            "status_name": STATUS_NAMES[job.status],
+            "status_tone": STATUS_TONES[job.status],
+        }
+        for job in jobs
+    ]
+    form = forms.StartJobForm(initial={"idempotency_key": forms.new_idempotency_key()})
+    return render(
+        request,
+        "jobs/job_list.html",
+        {"rows": rows, "next_cursor": next_cursor, "first_page": cursor is None, "form": form},
+    )
+
+
+@require_POST
+@login_required
+@limit("job_start_user", key=by_user)
+def export_start(request: HttpRequest) -> HttpResponse:
+    form = forms.StartJobForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That button was out of date. Please press it again.")
+        return redirect("jobs:list")
+    try:
+        job = services.job_start(
+            user=request.user,
+            kind=JobKind.EXPORT,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+        )
+    except services.NotAllowedError as exc:
+        messages.error(request, str(exc))
+        return redirect("jobs:list")
+    return redirect("jobs:detail", job_id=job.id)
+
+
+@never_cache
+@login_required
+@require_safe
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _viewable(request, job_id)
+    return render(
+        request,
+        "jobs/job_detail.html",
+        {
+            "job": job,
+            "kind_name": KIND_NAMES[job.kind],
+            "state": _state(job),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_safe
+def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
+    job = _viewable(request, job_id)
+    return JsonResponse(_state(job))
+
+
+@require_POST
+@login_required
+@limit("job_start_user", key=by_user)
+def job_retry(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = _viewable(request, job_id)
+    try:
+        services.job_retry_for(user=request.user, job=job)
+    except services.NotAllowedError as exc:
+        messages.error(request, str(exc))
+    except IllegalTransitionError:
+        messages.info(request, "This job is not failed any more, so there is nothing to retry.")
+    return redirect(reverse("jobs:detail", kwargs={"job_id": job.id}))
