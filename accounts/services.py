@@ -20,6 +20,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from datalayer.counters import SESSIONS, SIGNUPS, counter_add_daily, counter_add_hourly
 from datalayer.models import connection
 from nebula.audit import AuditEntry, audit_entry, audit_record
 from nebula.email_addresses import canonical_email
@@ -149,6 +150,8 @@ def user_create(
         if _cancelled_by(exc)[1:2] == ["ConditionalCheckFailed"]:
             raise EmailTakenError(email) from exc
         raise
+    # For the admin's dashboard; best effort, never fails the sign-up.
+    counter_add_daily(SIGNUPS)
     return user
 
 
@@ -662,6 +665,9 @@ def session_save(
         if _condition_failed(exc):
             return False
         raise
+    if must_create and user_id:
+        # A sign-in (login() cycles the key): the dashboard's "sessions started" count.
+        counter_add_hourly(SESSIONS)
     return True
 
 

@@ -35,6 +35,12 @@ DAILY_TTL = timedelta(days=40)
 HOURLY_TTL = timedelta(days=3)
 BATCH_GET_MAX = 100  # keys in one BatchGetItem (a DynamoDB limit)
 
+# The metrics the dashboard charts, and who counts them.
+SIGNUPS = "signups"  # per day: accounts.services.user_create
+SESSIONS = "sessions"  # per hour, signed-in sessions started: accounts.services.session_save
+CONTACT_MESSAGES = "contact"  # by status: contact.services
+JOBS = "jobs"  # by status: datalayer.jobs
+
 
 class Counter(NebulaModel):
     """One count: sign-ups on a day, sessions started in an hour, jobs in a status..."""
