@@ -156,9 +156,13 @@ def user_create(
 
 
 def user_record_login(*, user: User) -> None:
-    """Stamp the last login time (also what makes old password-reset links stale)."""
+    """Stamp the last login time (also what makes old password-reset links stale).
+
+    Also counts a signed-in session started, for the dashboard (best effort).
+    """
     user.last_login = timezone.now()
     _update_user(user.id, [User.last_login.set(user.last_login)])
+    counter_add_hourly(SESSIONS)
 
 
 def user_update_profile(*, user: User, expected_version: int, display_name: str) -> User:
@@ -665,9 +669,6 @@ def session_save(
         if _condition_failed(exc):
             return False
         raise
-    if must_create and user_id:
-        # A sign-in (login() cycles the key): the dashboard's "sessions started" count.
-        counter_add_hourly(SESSIONS)
     return True
 
 

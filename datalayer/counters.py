@@ -37,7 +37,7 @@ BATCH_GET_MAX = 100  # keys in one BatchGetItem (a DynamoDB limit)
 
 # The metrics the dashboard charts, and who counts them.
 SIGNUPS = "signups"  # per day: accounts.services.user_create
-SESSIONS = "sessions"  # per hour, signed-in sessions started: accounts.services.session_save
+SESSIONS = "sessions"  # per hour, sign-ins: accounts.services.user_record_login
 CONTACT_MESSAGES = "contact"  # by status: contact.services
 JOBS = "jobs"  # by status: datalayer.jobs
 
