@@ -53,7 +53,10 @@ def column_chart(
     values: Sequence[int],
     tick_every: int = 7,
 ) -> SafeString:
-    """Draw one column per value (30 days of sign-ups), with every ``tick_every``-th label."""
+    """Draw one column per value (30 days of sign-ups), labelling every ``tick_every``-th.
+
+    The last column is always labelled, and the labels are spaced evenly back from it.
+    """
     if len(labels) != len(values) or not values:
         raise ValueError("a column chart needs one label per value, and at least one value")
     top = nice_max(max(values))
@@ -80,7 +83,8 @@ def column_chart(
             f'width="{round(step - gap, 1)}" height="{bar}"><title>{_esc(label)}: {value}</title>'
             "</rect>"
         )
-        if i % tick_every == 0 or i == len(values) - 1:
+        # Counted back from the last column, so the latest (today) always has its label.
+        if (len(values) - 1 - i) % tick_every == 0:
             parts.append(
                 f'<text class="nebula-chart-label" x="{round(x + (step - gap) / 2, 1)}" '
                 f'y="{bottom + 20}" text-anchor="middle">{_esc(label)}</text>'

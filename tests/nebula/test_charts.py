@@ -77,3 +77,10 @@ def test_a_bar_chart_draws_each_status_with_its_number() -> None:
     widths = [float(rect.get("width")) for rect in root.iter(f"{SVG}rect")]
     assert widths[0] == 2 * widths[1] > 0
     assert [t.text for t in root.iter(f"{SVG}text")] == ["queued", "4", "failed", "2"]
+
+
+def test_the_last_column_is_labelled_and_labels_are_evenly_spaced_back_from_it() -> None:
+    root = _columns(list(range(30)))
+
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "nebula-chart-label"]
+    assert labels == ["Nov 02", "Nov 09", "Nov 16", "Nov 23", "Nov 30"]
