@@ -32,6 +32,7 @@ COPY manage.py ./
 COPY datalayer ./datalayer
 COPY nebula ./nebula
 COPY accounts ./accounts
+COPY contact ./contact
 COPY jobs ./jobs
 COPY templates ./templates
 COPY static ./static
@@ -50,7 +51,7 @@ RUN DJANGO_SETTINGS_MODULE=nebula.settings.production \
     NEBULA_STATIC_ROOT=/app/staticfiles \
     /opt/venv/bin/python manage.py collectstatic --noinput --verbosity 0 \
     && python -m compileall -q --invalidation-mode unchecked-hash \
-        /app/manage.py /app/nebula /app/accounts
+        /app/manage.py /app/datalayer /app/nebula /app/accounts /app/contact /app/jobs
 
 # The unprivileged user the final stage runs as, with a fixed numeric id so the
 # orchestrator can check "not root" without a passwd lookup.

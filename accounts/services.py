@@ -20,6 +20,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from datalayer.counters import SESSIONS, SIGNUPS, counter_add_daily, counter_add_hourly
 from datalayer.models import connection
 from nebula.audit import AuditEntry, audit_entry, audit_record
 from nebula.email_addresses import canonical_email
@@ -149,13 +150,19 @@ def user_create(
         if _cancelled_by(exc)[1:2] == ["ConditionalCheckFailed"]:
             raise EmailTakenError(email) from exc
         raise
+    # For the admin's dashboard; best effort, never fails the sign-up.
+    counter_add_daily(SIGNUPS)
     return user
 
 
 def user_record_login(*, user: User) -> None:
-    """Stamp the last login time (also what makes old password-reset links stale)."""
+    """Stamp the last login time (also what makes old password-reset links stale).
+
+    Also counts a signed-in session started, for the dashboard (best effort).
+    """
     user.last_login = timezone.now()
     _update_user(user.id, [User.last_login.set(user.last_login)])
+    counter_add_hourly(SESSIONS)
 
 
 def user_update_profile(*, user: User, expected_version: int, display_name: str) -> User:

@@ -16,11 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from datalayer.counters import CONTACT_MESSAGES
 from nebula.admin import AdminSection
+from nebula.dashboard import StatusChart
 
 from . import emails, selectors, services
 from .forms import ReplyForm
-from .models import STATUS_NEW, STATUSES, ContactMessage
+from .models import STATUS_HANDLED, STATUS_NEW, STATUSES, ContactMessage
 
 logger = logging.getLogger(__name__)
 
@@ -166,5 +168,13 @@ admin.site.register_section(
                 name="contact_message_reply",
             ),
         ],
+    )
+)
+
+admin.site.register_status_chart(
+    StatusChart(
+        metric=CONTACT_MESSAGES,
+        title="Contact messages by status",
+        statuses=((STATUS_NEW, "new"), (STATUS_HANDLED, "handled")),
     )
 )

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from pynamodb.exceptions import UpdateError
 
+from datalayer.counters import CONTACT_MESSAGES, counter_move
 from nebula.email_addresses import canonical_email
 from nebula.mail import Delivery
 from nebula.validators import validate_one_line_text
@@ -78,6 +79,7 @@ def message_create(
         status=STATUS_NEW,
     )
     item.save(condition=ContactMessage.id.does_not_exist())
+    counter_move(CONTACT_MESSAGES, source=None, target=STATUS_NEW)
     return item
 
 
@@ -120,6 +122,7 @@ def message_mark_handled(*, message_id: str, actor_id: str, actor_email: str) ->
         if message_get(message_id=message_id) is None:
             raise MessageGoneError(message_id) from exc
         return False
+    counter_move(CONTACT_MESSAGES, source=STATUS_NEW, target=STATUS_HANDLED)
     return True
 
 

@@ -20,6 +20,10 @@ A job carries a deadline (``now + run_seconds``, set on create, on start and on
 retry); a queued or running job past it is failed by :func:`job_sweep`. Only queued
 and running jobs are in the ``by-status`` index (a sparse index: the final states
 remove its key), so the sweep queries a small index and never scans the table.
+
+Every successful move (and every new job) also moves one count between the
+``jobs#<status>`` counters (:mod:`datalayer.counters`, best effort), whether the site
+or a Lambda function made it: the admin's dashboard shows jobs by status without a scan.
 """
 
 import base64
@@ -46,6 +50,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from .counters import JOBS, counter_move
 from .errors import is_condition_failed
 from .models import NebulaModel
 
@@ -170,6 +175,8 @@ class Job(NebulaModel):
     status = _EnumAttribute(JobStatus)
     # The status again while queued or running, absent once finished: the by-status key.
     live_status = _EnumAttribute(JobStatus, null=True)
+    # The status the last move started from (what the dashboard's count moves from).
+    previous_status = _EnumAttribute(JobStatus, null=True)
     progress = NumberAttribute(default=0)
     message = UnicodeAttribute(default="")
     params = JSONAttribute(default=dict)
@@ -266,6 +273,7 @@ def job_create(
         if existing is None:
             raise RuntimeError(f"job {job.id} exists and does not: deleted meanwhile?") from exc
         return existing, False
+    counter_move(JOBS, source=None, target=JobStatus.QUEUED)
     return job, True
 
 
@@ -347,7 +355,8 @@ def _transition(
     job = Job(id=job_id)
     try:
         job.update(
-            actions=[*actions, Job.updated.set(_now())],
+            # previous_status takes the status before this update: the count moves from it.
+            actions=[*actions, Job.updated.set(_now()), Job.previous_status.set(Job.status)],
             condition=allowed if condition is None else allowed & condition,
         )
     except UpdateError as exc:
@@ -357,6 +366,7 @@ def _transition(
         raise IllegalTransitionError(
             job_id=job_id, wanted=wanted, current=current.status if current else None
         ) from exc
+    counter_move(JOBS, source=job.previous_status, target=job.status)
     return job
 
 

@@ -12,6 +12,9 @@ second, unthrottled password form.
 Every admin URL answers a page of its own or a 404: Django's views that need the
 ORM (``ModelAdmin`` pages, "view on site", autocomplete) are not routed.
 
+The index shows a dashboard of counts (``nebula.dashboard``), drawn as SVG on
+the server; apps add their counts by status with :meth:`register_status_chart`.
+
 Staff pass a second factor after the password before any admin page
 (``nebula.second_factor``): until their session has, every admin URL leads to
 ``settings.NEBULA_ADMIN_SECOND_FACTOR_URL``.
@@ -33,6 +36,7 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from . import second_factor
 from .audit import audit_list
 from .audit_admin import audit_log
+from .dashboard import StatusChart, dashboard_get
 
 # Installed only for their machinery (forms, tokens, logout); contrib.auth's admin
 # module registers its User and Group, whose pages would query the ORM.
@@ -64,6 +68,7 @@ class NebulaAdminSite(admin.AdminSite):
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self._sections: dict[str, AdminSection] = {}
+        self._status_charts: dict[str, StatusChart] = {}
         self.register_section(
             AdminSection(
                 slug="audit",
@@ -80,6 +85,10 @@ class NebulaAdminSite(admin.AdminSite):
     def register_section(self, section: AdminSection) -> None:
         """Add an app's admin pages (called from the app's ``admin.py``)."""
         self._sections[section.slug] = section
+
+    def register_status_chart(self, chart: StatusChart) -> None:
+        """Add an app's count by status to the index's dashboard (from the app's ``admin.py``)."""
+        self._status_charts[chart.metric] = chart
 
     def sections(self) -> list[AdminSection]:
         return sorted(self._sections.values(), key=lambda s: s.title)
@@ -163,6 +172,8 @@ class NebulaAdminSite(admin.AdminSite):
             **self.each_context(request),
             "title": self.index_title,
             "sections": self.sections(),
+            # One BatchGetItem on the counters table (nebula.dashboard), never a scan.
+            "dashboard": dashboard_get(status_charts=list(self._status_charts.values())),
             # Django's "Recent actions" reads the ORM's LogEntry; ours is the audit log.
             "recent_actions": audit_list(actor_id=request.user.pk, limit=10).entries,
             **(extra_context or {}),

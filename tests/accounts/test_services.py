@@ -2,10 +2,11 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -15,6 +16,14 @@ from accounts import selectors, services
 from accounts.models import EmailClaim, Session, User
 from accounts.ratelimits import login_failure_budget
 from accounts.session_keys import stored_id
+from datalayer.counters import (
+    SESSIONS,
+    SIGNUPS,
+    Counter,
+    counter_get_many,
+    daily_name,
+    hourly_name,
+)
 from datalayer.models import connection
 from nebula.email_addresses import InvalidEmailError
 from tests.accounts.conftest import PASSWORD, log_in
@@ -271,3 +280,52 @@ def test_a_lasting_conflict_is_a_clear_form_error_not_a_500(conflicts, client) -
     assert response.status_code == 200
     assert b"Try again in a moment" in response.content
     assert User.count() == 0
+
+
+# ---- the dashboard's counts ----
+
+
+def _today_signups() -> int:
+    name = daily_name(SIGNUPS, datetime.now(UTC).date())
+    return counter_get_many([name])[name]
+
+
+def test_a_sign_up_adds_to_todays_sign_ups() -> None:
+    services.user_create(email="ann@example.com", password=PASSWORD)
+    services.user_create(email="bob@example.com", password=PASSWORD)
+
+    assert _today_signups() == 2
+
+
+def test_a_refused_sign_up_is_not_counted() -> None:
+    services.user_create(email="ann@example.com", password=PASSWORD)
+    with pytest.raises(services.EmailTakenError):
+        services.user_create(email="ann@example.com", password=PASSWORD)
+
+    assert _today_signups() == 1
+
+
+def test_a_sign_up_succeeds_when_counting_fails(caplog: pytest.LogCaptureFixture) -> None:
+    events = Counter._get_connection().connection.client.meta.events
+
+    def refuse(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    events.register("before-send.dynamodb.UpdateItem", refuse)
+    try:
+        user = services.user_create(email="ann@example.com", password=PASSWORD)
+    finally:
+        events.unregister("before-send.dynamodb.UpdateItem", refuse)
+
+    assert selectors.user_get_by_email(email="ann@example.com").id == user.id
+    assert "could not add" in caplog.text
+    assert _today_signups() == 0
+
+
+def test_signing_in_counts_a_started_session(user: User) -> None:
+    hour = hourly_name(SESSIONS, datetime.now(UTC))
+    assert counter_get_many([hour])[hour] == 0
+
+    log_in(Client())
+
+    assert counter_get_many([hour])[hour] == 1

@@ -13,6 +13,7 @@ from contact.models import (
     STATUS_NEW,
     ContactMessage,
 )
+from datalayer.counters import counter_get_many
 from nebula.mail import Delivery
 
 SENT = Delivery(sent=True)
@@ -146,3 +147,27 @@ def test_a_tampered_cursor_is_refused() -> None:
 
     with pytest.raises(selectors.InvalidCursorError):
         selectors.message_list_by_status(status=STATUS_NEW, cursor=cursor[:-2] + "xx")
+
+
+# ---- the dashboard's counts ----
+
+
+def _by_status() -> dict[str, int]:
+    return counter_get_many(["contact#new", "contact#handled"])
+
+
+def test_a_new_message_counts_as_new() -> None:
+    _create()
+    _create()
+
+    assert _by_status() == {"contact#new": 2, "contact#handled": 0}
+
+
+def test_marking_handled_moves_the_count_once() -> None:
+    message = _create()
+    _create()
+
+    services.message_mark_handled(message_id=message.id, actor_id="a" * 32, actor_email="s@x.io")
+    services.message_mark_handled(message_id=message.id, actor_id="a" * 32, actor_email="s@x.io")
+
+    assert _by_status() == {"contact#new": 1, "contact#handled": 1}

@@ -10,6 +10,7 @@ import pytest
 
 from datalayer import jobs
 from datalayer.calls import counting_calls
+from datalayer.counters import JOBS, counter_get_many, status_name
 from datalayer.jobs import (
     IllegalTransitionError,
     InvalidCursorError,
@@ -535,3 +536,44 @@ def test_a_sweep_that_runs_after_another_one_counts_nothing(jobs_by_deadline, mo
     monkeypatch.setattr(jobs, "jobs_past_deadline", lambda now: seen)
 
     assert job_sweep(now=now) == 0
+
+
+# ---- the dashboard's jobs by status ----
+
+
+def _counts() -> dict[str, int]:
+    names = {status_name(JOBS, status): status for status in JobStatus}
+    return {names[name]: value for name, value in counter_get_many(names).items() if value}
+
+
+def test_every_move_moves_one_count_between_statuses() -> None:
+    queued, running, failed = _new("a"), _new("b"), _new("c")
+    job_mark_running(job_id=running.id)
+    job_mark_running(job_id=failed.id)
+    job_fail(job_id=failed.id, reason="broke")
+    job_fail(job_id=queued.id, reason="never ran")
+    assert _counts() == {JobStatus.RUNNING: 1, JobStatus.FAILED: 2}
+
+    job_retry(job_id=failed.id)
+    job_succeed(job_id=running.id, result_key="exports/x.zip")
+
+    assert _counts() == {JobStatus.QUEUED: 1, JobStatus.SUCCEEDED: 1, JobStatus.FAILED: 1}
+
+
+def test_a_refused_move_or_a_repeated_create_counts_nothing() -> None:
+    job = _new("a")
+    job_create(owner_id=OWNER, kind=JobKind.EXPORT, params={}, idempotency_key="a", run_seconds=60)
+    with pytest.raises(IllegalTransitionError):
+        job_succeed(job_id=job.id, result_key=None)
+
+    assert _counts() == {JobStatus.QUEUED: 1}
+
+
+def test_the_sweep_moves_the_counts_of_what_it_failed() -> None:
+    late = _new("a", run_seconds=1)
+    job_mark_running(job_id=_new("b", run_seconds=1).id)
+
+    job_sweep(now=datetime.now(UTC) + timedelta(hours=1))
+
+    assert job_get(job_id=late.id).status is JobStatus.FAILED
+    assert _counts() == {JobStatus.FAILED: 2}

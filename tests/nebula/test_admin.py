@@ -1,8 +1,13 @@
 """The admin site answers every URL under ``/admin/`` with a real page or a 404, never a 500."""
 
 import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ImproperlyConfigured
@@ -10,8 +15,12 @@ from django.test import Client
 from django.urls import include, path
 
 from accounts import services
-from nebula import views
+from contact import services as contact_services
+from datalayer.calls import CallCount, counting_calls
+from datalayer.counters import JOBS, SIGNUPS, Counter, counter_add, daily_name, status_name
+from nebula import middleware, views
 from tests.accounts.conftest import PASSWORD, log_in_staff, pass_second_factor
+from tests.nebula.test_charts import SVG, parse
 
 # Django's built-in admin URLs, and what the ORM-backed ones would be.
 ADMIN_URLS = [
@@ -112,3 +121,101 @@ def test_each_admin_page_has_a_description_of_its_own(staff_client) -> None:
         descriptions.append(description)
 
     assert len(set(descriptions)) == len(pages)
+
+
+# ---- the dashboard on the index ----
+
+
+def _index_as_staff() -> bytes:
+    services.user_create(email="root@example.com", password=PASSWORD, is_staff=True)
+    client = Client()
+    log_in_staff(client, email="root@example.com")
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    return response.content
+
+
+def _dashboard(content: bytes) -> ET.Element:
+    """Return the dashboard section, parsed as XML (so every SVG in it is well-formed)."""
+    start = content.index(b'<section class="nebula-dashboard"')
+    end = content.index(b"</section>", start) + len(b"</section>")
+    return parse(content[start:end])
+
+
+def _numbers(figure: ET.Element) -> dict[str, str]:
+    return {row.find("th").text: row.find("td").text for row in figure.iter("tr")}
+
+
+def test_the_index_draws_the_counts_as_svg_with_the_numbers_as_text() -> None:
+    today = datetime.now(UTC).date()
+    counter_add(daily_name(SIGNUPS, today - timedelta(days=2)), 3)
+    counter_add(status_name(JOBS, "running"), 4)
+    contact_services.message_create(name="Ann", email="a@example.com", subject="Hi", message="x")
+
+    content = _index_as_staff()
+
+    assert (
+        b"<script"
+        not in content.split(b'<section class="nebula-dashboard"')[1].split(b"</section>")[0]
+    )
+    section = _dashboard(content)
+    figures = {figure.get("id"): figure for figure in section.iter("figure")}
+    assert set(figures) == {
+        "dashboard-signups",
+        "dashboard-sessions",
+        "dashboard-status-contact",
+        "dashboard-status-jobs",
+    }
+    for figure in figures.values():
+        svg = figure.find(f"{SVG}svg")
+        assert svg is not None
+        assert svg.get("role") == "img"
+    signups = _numbers(figures["dashboard-signups"])
+    assert len(signups) == 30
+    # The staff member signed up today: one; two days ago: three.
+    assert signups[f"{today - timedelta(days=2):%Y-%m-%d}"] == "3"
+    assert signups[f"{today:%Y-%m-%d}"] == "1"
+    assert _numbers(figures["dashboard-status-contact"]) == {"new": "1", "handled": "0"}
+    assert _numbers(figures["dashboard-status-jobs"])["running"] == "4"
+    # The staff member's own sign-in started a session.
+    assert list(_numbers(figures["dashboard-sessions"]).values()) == ["1"]
+
+
+def test_the_dashboard_is_one_batch_read_and_never_a_scan(monkeypatch) -> None:
+    services.user_create(email="root@example.com", password=PASSWORD, is_staff=True)
+    client = Client()
+    log_in_staff(client, email="root@example.com")
+    seen: list[CallCount] = []
+
+    @contextmanager
+    def recording() -> Iterator[CallCount]:
+        with counting_calls() as calls:
+            seen.append(calls)
+            yield calls
+
+    # The access-log middleware's own count of the request's calls.
+    monkeypatch.setattr(middleware, "counting_calls", recording)
+    assert client.get("/admin/").status_code == 200
+
+    [calls] = seen
+    # The session and its user, the audit log's "my actions", then every count at once.
+    assert sorted(calls.operations) == ["BatchGetItem", "BatchGetItem", "Query"]
+
+
+def test_the_index_still_answers_when_the_counts_cannot_be_read() -> None:
+    services.user_create(email="root@example.com", password=PASSWORD, is_staff=True)
+    client = Client()
+    log_in_staff(client, email="root@example.com")
+    events = Counter._get_connection().connection.client.meta.events
+
+    def refuse(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "ValidationException"}}, "BatchGetItem")
+
+    events.register("before-send.dynamodb.BatchGetItem", refuse)
+    try:
+        response = client.get("/admin/")
+    finally:
+        events.unregister("before-send.dynamodb.BatchGetItem", refuse)
+
+    assert response.status_code == 200
+    assert b"counts cannot be read right now" in response.content
