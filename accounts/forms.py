@@ -8,8 +8,7 @@ from django.contrib.auth import forms as auth_forms
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
-from nebula.email_addresses import InvalidEmailError, canonical_email
-from nebula.forms import NebulaForm
+from nebula.forms import CanonicalEmailField, NebulaForm
 from nebula.validators import validate_one_line_text
 
 from .auth import MAX_PASSWORD_LENGTH
@@ -37,19 +36,6 @@ def _cap_passwords(form: forms.Form, *names: str) -> None:
         field.max_length = MAX_PASSWORD_LENGTH
         field.validators.append(MaxLengthValidator(MAX_PASSWORD_LENGTH))
         field.widget.attrs["maxlength"] = str(MAX_PASSWORD_LENGTH)
-
-
-class CanonicalEmailField(forms.EmailField):
-    """An email field that cleans to the canonical address (``nebula.email_addresses``)."""
-
-    def clean(self, value: Any) -> str:
-        email = super().clean(value)
-        if email in self.empty_values:
-            return email
-        try:
-            return canonical_email(email)
-        except InvalidEmailError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from exc
 
 
 def _email_field(label: str = "Email address", **kwargs: Any) -> forms.EmailField:

@@ -1,14 +1,12 @@
 """Forms: parse and validate input; the writes happen in services."""
 
 import unicodedata
-from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from nebula.email_addresses import MAX_LENGTH as EMAIL_MAX_LENGTH
-from nebula.email_addresses import InvalidEmailError, canonical_email
-from nebula.forms import NebulaForm
+from nebula.forms import CanonicalEmailField, NebulaForm
 from nebula.validators import validate_one_line_text
 
 from .models import MESSAGE_MAX_LENGTH, NAME_MAX_LENGTH, REPLY_MAX_LENGTH, SUBJECT_MAX_LENGTH
@@ -24,19 +22,6 @@ def validate_text_block(value: str) -> None:
             raise ValidationError(
                 "Remove the control characters from this text.", code="control_character"
             )
-
-
-class CanonicalEmailField(forms.EmailField):
-    """An email field that cleans to the canonical address (``nebula.email_addresses``)."""
-
-    def clean(self, value: Any) -> str:
-        email = super().clean(value)
-        if email in self.empty_values:
-            return email
-        try:
-            return canonical_email(email)
-        except InvalidEmailError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from exc
 
 
 class ContactForm(NebulaForm):

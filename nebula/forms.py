@@ -9,7 +9,11 @@ Templates show a form with the shared partials in ``templates/forms/``::
 ``_form_errors.html`` the errors that belong to no visible field.
 """
 
+from typing import Any
+
 from django import forms
+
+from .email_addresses import InvalidEmailError, canonical_email
 
 
 class NebulaForm(forms.Form):
@@ -17,3 +21,16 @@ class NebulaForm(forms.Form):
 
     error_css_class = "field--error"
     required_css_class = "field--required"
+
+
+class CanonicalEmailField(forms.EmailField):
+    """An email field that cleans to the canonical address (``nebula.email_addresses``)."""
+
+    def clean(self, value: Any) -> str:
+        email = super().clean(value)
+        if email in self.empty_values:
+            return email
+        try:
+            return canonical_email(email)
+        except InvalidEmailError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from exc

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 
 from accounts import selectors
 from accounts.auth import MAX_PASSWORD_LENGTH
-from accounts.forms import CanonicalEmailField
 from accounts.models import User
+from nebula.forms import CanonicalEmailField
 
 # The sign-up form's field: the same canonical address, or the same refusal.
 _EMAIL = CanonicalEmailField(max_length=254)
