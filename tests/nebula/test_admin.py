@@ -77,6 +77,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("people/", include("accounts.urls")),
     path("contact/", include("contact.urls")),
+    path("jobs/", include("jobs.urls")),
     path("admin/", admin.site.urls),
 ]
 
