@@ -502,8 +502,8 @@ def user_admin_delete(*, actor: User, user: User) -> list[str]:
         raise
 
 
-def _actor_label(actor: User | None) -> str:
-    return f"admin {actor.id}" if actor is not None else "an operator (manage.py)"
+# Who the command-line services log as acting (the admin's own services audit the actor).
+_OPERATOR = "an operator (manage.py)"
 
 
 @dataclass(frozen=True)
@@ -514,17 +514,15 @@ class ActiveChange:
     sessions_ended: int
 
 
-def user_set_active(*, user: User, active: bool, actor: User | None = None) -> ActiveChange:
-    """Activate or deactivate ``user``; deactivating ends every session of theirs at once.
+def user_set_active(*, user: User, active: bool) -> ActiveChange:
+    """Activate or deactivate ``user`` for an operator; deactivating ends their sessions at once.
 
-    ``actor`` is the admin doing it (:func:`user_admin_refusal` applies); None
-    means an operator on the command line, who may act on any account. Asking
+    An operator on the command line may act on any account (the admin's path,
+    with its refusals and audit entries, is :func:`user_admin_set_active`). Asking
     for the state the user is already in writes nothing (deactivating still ends
     any session left): safe to run twice. Raises ``UserGoneError`` if the user
     was deleted meanwhile.
     """
-    if actor is not None:
-        _refuse_unless_allowed(actor=actor, user=user)
     changed = user.is_active != active
     if changed:
         # The version moves too: an admin form opened before this must not undo it.
@@ -538,21 +536,19 @@ def user_set_active(*, user: User, active: bool, actor: User | None = None) -> A
         "user %s %s by %s; %d sessions ended",
         user.id,
         f"made {state}" if changed else f"already {state}, asked again",
-        _actor_label(actor),
+        _OPERATOR,
         ended,
     )
     return ActiveChange(changed=changed, sessions_ended=ended)
 
 
-def user_end_sessions(*, user: User, actor: User | None = None) -> int:
-    """End every session of ``user``; return how many ended.
+def user_end_sessions(*, user: User) -> int:
+    """End every session of ``user`` for an operator; return how many ended.
 
-    ``actor`` as for :func:`user_set_active` (None: an operator on the command line).
+    The admin's path, with its refusals and audit entry, is :func:`user_admin_end_sessions`.
     """
-    if actor is not None:
-        _refuse_unless_allowed(actor=actor, user=user)
     ended = session_end_all(user_id=user.id)
-    logger.info("%s ended %d sessions of user %s", _actor_label(actor), ended, user.id)
+    logger.info("%s ended %d sessions of user %s", _OPERATOR, ended, user.id)
     return ended
 
 
@@ -580,7 +576,7 @@ def user_import(
         is_superuser=is_superuser,
         email_verified=email_verified,
     )
-    logger.info("user %s imported by %s", user.id, _actor_label(None))
+    logger.info("user %s imported by %s", user.id, _OPERATOR)
     return user
 
 
@@ -715,7 +711,7 @@ def session_end_everyone() -> int:
         for session in Session.scan(page_size=100):
             batch.delete(session)
             count += 1
-    logger.info("%s ended every session: %d", _actor_label(None), count)
+    logger.info("%s ended every session: %d", _OPERATOR, count)
     return count
 
 

@@ -10,17 +10,26 @@ class NebulaConfig(AppConfig):
     verbose_name = "Nebula"
 
     def ready(self) -> None:
-        from django.conf import settings
+        configure_data_layer()
 
-        from datalayer import models
 
-        models.configure(
-            prefix=settings.NEBULA_TABLE_PREFIX,
-            region=settings.AWS_REGION,
-            connect_timeout=settings.NEBULA_DYNAMODB_CONNECT_TIMEOUT,
-            read_timeout=settings.NEBULA_DYNAMODB_READ_TIMEOUT,
-            max_attempts=settings.NEBULA_DYNAMODB_MAX_ATTEMPTS,
-        )
+def configure_data_layer() -> None:
+    """Point every model at the tables, region and timeouts the settings name.
+
+    Run when Django is ready; running it again makes every model open a new
+    client (reading the endpoint from the environment afresh).
+    """
+    from django.conf import settings
+
+    from datalayer import models
+
+    models.configure(
+        prefix=settings.NEBULA_TABLE_PREFIX,
+        region=settings.AWS_REGION,
+        connect_timeout=settings.NEBULA_DYNAMODB_CONNECT_TIMEOUT,
+        read_timeout=settings.NEBULA_DYNAMODB_READ_TIMEOUT,
+        max_attempts=settings.NEBULA_DYNAMODB_MAX_ATTEMPTS,
+    )
 
 
 class NebulaAdminConfig(admin_apps.AdminConfig):

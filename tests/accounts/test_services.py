@@ -154,7 +154,7 @@ def test_setting_active_as_a_staff_member_is_refused_for_a_staff_account(make_us
     other = make_user(email="other@example.com", is_staff=True)
 
     with pytest.raises(services.AdminActionRefusedError):
-        services.user_set_active(user=other, active=False, actor=staff)
+        services.user_admin_set_active(actor=staff, user=other, active=False)
 
     assert selectors.user_get(user_id=other.id).is_active
 

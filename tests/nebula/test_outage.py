@@ -25,8 +25,8 @@ from django.conf import settings
 from django.test import Client
 
 from accounts import services
-from datalayer import models
 from datalayer.tables import ensure_all_tables
+from nebula.apps import configure_data_layer
 from nebula.logging import JSONFormatter
 from tests.support import (
     dynamodb_env,
@@ -68,24 +68,13 @@ class StandIn:
         self.process.wait(10)
 
 
-def _reconnect() -> None:
-    """Make every model open a new client, reading the endpoint from the environment."""
-    models.configure(
-        prefix=settings.NEBULA_TABLE_PREFIX,
-        region=settings.AWS_REGION,
-        connect_timeout=settings.NEBULA_DYNAMODB_CONNECT_TIMEOUT,
-        read_timeout=settings.NEBULA_DYNAMODB_READ_TIMEOUT,
-        max_attempts=settings.NEBULA_DYNAMODB_MAX_ATTEMPTS,
-    )
-
-
 @pytest.fixture
 def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
     """Point this process at a moto server of its own, with the tables and a user."""
     port = free_port()
     process = start_standin(port)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
-    _reconnect()
+    configure_data_layer()
     try:
         ensure_all_tables()
         services.user_create(email="ann@example.com", password=PASSWORD)
@@ -95,7 +84,7 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
         process.kill()
         process.wait(10)
         monkeypatch.undo()
-        _reconnect()
+        configure_data_layer()
 
 
 def _signed_in_client() -> Client:
