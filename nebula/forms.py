@@ -1,6 +1,6 @@
 """The base of every form on the site, for every app.
 
-Templates show a form with the shared partials in ``templates/forms/``::
+Templates show a form with the shared partials in ``nebula/templates/forms/``::
 
     {% include "forms/_form_errors.html" %}
     {% for field in form.visible_fields %}{% include "forms/_field.html" %}{% endfor %}
