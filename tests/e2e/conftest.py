@@ -194,7 +194,6 @@ class PageChecker:
 
         self.axe = Axe()
         self.checked: list[str] = []
-        self.screenshots: list[Path] = []
 
     def __call__(self, page, name: str) -> None:
         """Check ``page`` as it is now; ``name`` names its screenshots."""
@@ -207,7 +206,6 @@ class PageChecker:
                 problems += [f"[{label}] {p}" for p in self.violations(page)]
                 path = RESULTS / f"{name}-{label}.png"
                 page.screenshot(path=str(path), full_page=True, timeout=TIMEOUT_MS)
-                self.screenshots.append(path)
         finally:
             page.set_viewport_size(original)
         self.checked.append(f"{name}: {page.url}")
@@ -234,18 +232,23 @@ class PageChecker:
         return found
 
 
+_checked: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def check_page():
     """Check a page: axe-core (no serious or critical violation) and two screenshots."""
     RESULTS.mkdir(parents=True, exist_ok=True)
+    for old in RESULTS.glob("*.png"):  # only this run's pictures, none from an older one
+        old.unlink()
     checker = PageChecker()
     yield checker
-    print(
-        f"\ne2e: {len(checker.checked)} page states checked with axe-core; "
-        f"{len(checker.screenshots)} screenshots in {RESULTS}"
-    )
+    _checked.extend(checker.checked)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if RESULTS.is_dir() and any(RESULTS.glob("*.png")):
-        terminalreporter.write_line(f"e2e screenshots (phone 390 px, desktop 1280 px): {RESULTS}")
+    if _checked:
+        terminalreporter.write_line(
+            f"e2e: {len(_checked)} pages checked with axe-core; screenshots at 390 and "
+            f"1280 px in {RESULTS}"
+        )

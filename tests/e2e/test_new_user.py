@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import PHONE, TIMEOUT_MS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 
 EMAIL = "nova@example.com"
 PASSWORD = "stars over the harbour at night"
