@@ -9,6 +9,7 @@ import io
 import json
 import time
 import zipfile
+from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import expect
@@ -119,7 +120,7 @@ class TestNewUser:
             assert time.monotonic() < deadline, "the processed avatar never appeared"
             page.wait_for_timeout(1000)
         check_page(page, "profile-with-avatar")
-        shown = page.request.get(page.urljoin(avatar.first.get_attribute("src")))
+        shown = page.request.get(urljoin(page.url, avatar.first.get_attribute("src")))
         assert shown.ok
         from PIL import Image
 
