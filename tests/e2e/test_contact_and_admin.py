@@ -84,6 +84,7 @@ class TestContactAndAdmin:
         check_page(page, "admin-user")
         page.get_by_role("button", name="Deactivate (ends every session)").click()
         expect(page.get_by_text(f"Deactivated {EMAIL}; ended 1 session.")).to_be_visible()
+        check_page(page, "admin-user-deactivated")
 
         # The person's open browser is signed out on its next request.
         visitor = People.visitor

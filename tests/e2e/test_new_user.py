@@ -68,6 +68,7 @@ class TestNewUser:
         page.get_by_role("button", name="Log out").click()
         page.wait_for_url(site.url + "/")
         expect(page.get_by_text("You are signed out.")).to_be_visible()
+        check_page(page, "home-signed-out")
 
         page.goto(site.url + "/accounts/login/")
         page.get_by_label("Email address").fill(EMAIL)
@@ -178,6 +179,7 @@ class TestNewUser:
         page.locator("tbody tr:not(.is-current)").get_by_role("button", name="Sign out").click()
         expect(page.get_by_text("That session is signed out.")).to_be_visible()
         expect(page.locator("tbody tr")).to_have_count(1)
+        check_page(page, "sessions-one-ended")
 
         # The other browser is signed out on its next request.
         phone.goto(site.url + "/accounts/profile/")
@@ -199,6 +201,7 @@ class TestNewUser:
         expect(
             page.get_by_text("Your password is changed. 1 other session signed out.")
         ).to_be_visible()
+        check_page(page, "profile-password-changed")
         Member.password = NEW_PASSWORD
 
         Member.other_device.goto(site.url + "/accounts/profile/")
