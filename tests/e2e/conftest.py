@@ -74,9 +74,8 @@ class Site:
         """Where local mode's file backend writes mail (docs/local-mode.md)."""
         return self.state_dir / "mail"
 
-    def mail_link(self, address: str, path: str, timeout: float = 10.0) -> str:
-        """Return the link with ``path`` in the newest mail to ``address``."""
-        pattern = re.compile(rf"http://\S+{re.escape(path)}\S*")
+    def mail_to(self, address: str, containing: str, timeout: float = 10.0) -> str:
+        """Return the newest mail to ``address`` whose text contains ``containing``."""
         deadline = time.monotonic() + timeout
         while True:
             # Mail is sent from a thread beside the request: it may land a moment later.
@@ -85,11 +84,16 @@ class Site:
             )
             for message in messages:
                 text = message.read_text()
-                if f"To: {address}" in text and (match := pattern.search(text)):
-                    return match.group(0)
+                if f"To: {address}" in text and containing in text:
+                    return text
             if time.monotonic() > deadline:
-                raise AssertionError(f"no mail to {address} with a link to {path}")
+                raise AssertionError(f"no mail to {address} with {containing!r}")
             time.sleep(0.2)
+
+    def mail_link(self, address: str, path: str) -> str:
+        """Return the link with ``path`` in the newest mail to ``address`` that has one."""
+        text = self.mail_to(address, path)
+        return re.search(rf"http://\S+{re.escape(path)}\S*", text).group(0)
 
 
 def _run_env(port: int, state_dir: Path) -> dict[str, str]:
