@@ -205,13 +205,20 @@ class PageChecker:
         original = page.viewport_size
         problems: list[str] = []
         try:
-            for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
+            for label, size, scheme in (
+                ("phone", PHONE, "light"),
+                ("desktop", DESKTOP, "light"),
+                # The site and the admin follow the system's dark mode: check its colours too.
+                ("desktop-dark", DESKTOP, "dark"),
+            ):
                 page.set_viewport_size(size)
+                page.emulate_media(color_scheme=scheme)
                 problems += [f"[{label}] {p}" for p in self.violations(page)]
                 path = RESULTS / f"{name}-{label}.png"
                 page.screenshot(path=str(path), full_page=True, timeout=TIMEOUT_MS)
         finally:
             page.set_viewport_size(original)
+            page.emulate_media(color_scheme="light")
         self.checked.append(f"{name}: {page.url}")
         if problems:
             pytest.fail(
