@@ -115,7 +115,7 @@ class TestNewUser:
         deadline = time.monotonic() + 60
         while True:
             page.goto(site.url + "/accounts/profile/")
-            avatar = page.locator("img[alt*=avatar i], img[class*=avatar]")
+            avatar = page.locator("main img[alt*=avatar i], main img[class*=avatar]")
             if avatar.count() and avatar.first.evaluate("i => i.complete && i.naturalWidth > 0"):
                 break
             assert time.monotonic() < deadline, "the processed avatar never appeared"
