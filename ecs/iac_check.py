@@ -1,8 +1,9 @@
 """Check the infrastructure offline (``make iac-check``): nothing here reaches AWS.
 
 Run with the IaC virtualenv's Python (``.venv-iac``, from ``requirements-iac.txt``),
-which holds cfn-lint, cfn-lint-serverless, aws-sam-translator, checkov and
-hadolint; cfn-guard is the static binary of the npm package in ``ecs/tools/``.
+which holds cfn-lint, cfn-lint-serverless, aws-sam-translator, checkov, hadolint
+and actionlint; cfn-guard is the static binary of the npm package in ``ecs/tools/``,
+shellcheck Debian's (``apt-get install shellcheck``).
 Steps, each printing ``ok`` or ``FAIL`` with the tool's own output on failure:
 
 1. every SAM template (``Transform: AWS::Serverless-2016-10-31``) in
@@ -14,7 +15,10 @@ Steps, each printing ``ok`` or ``FAIL`` with the tool's own output on failure:
 3. checkov (``--skip-download``) on every template (it reads SAM natively);
 4. cfn-guard with the project rules (``ecs/guard/``) on the plain and the
    expanded templates;
-5. hadolint on the Dockerfile.
+5. hadolint on the Dockerfile;
+6. actionlint on the GitHub workflows (``.github/workflows/``), with shellcheck
+   on their ``run:`` blocks: required, so that a machine without it cannot pass
+   what another fails.
 
 A finding is accepted only by a skip written beside the resource with its
 reason (``Metadata: checkov: skip`` / ``cfn-lint: config: ignore_checks``);
@@ -23,6 +27,7 @@ docs/deploy.md, "The offline gate", lists them. Exit status 1 if any step failed
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -38,6 +43,7 @@ CFN_GUARD = (
     ROOT / "ecs/tools/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard"
 )
 BIN = Path(sys.executable).parent
+WORKFLOWS = ROOT / ".github" / "workflows"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 # Pseudo parameters the translator needs; no value reaches a real account.
 SAM_PARAMETERS = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
@@ -109,6 +115,18 @@ def main() -> int:
         rule_args = [arg for path in rules for arg in ("--rules", path)]
         return run(CFN_GUARD, "validate", *rule_args, *data, "--show-summary", "fail")
 
+    def workflows() -> tuple[bool, str]:
+        files = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
+        shellcheck = shutil.which("shellcheck")
+        if shellcheck is None:
+            return False, "shellcheck is missing: apt-get install shellcheck"
+        if not files:
+            return False, f"no workflow in {WORKFLOWS.relative_to(ROOT)}"
+        # pyflakes off: no step runs Python inline; shellcheck named, never looked up.
+        return run(
+            BIN / "actionlint", "-oneline", "-pyflakes=", f"-shellcheck={shellcheck}", *files
+        )
+
     # After the expansion the tools are independent: run them side by side (checkov
     # alone takes most of the time) and report in this order.
     checks: list[tuple[str, Callable[[], tuple[bool, str]]]] = [
@@ -133,6 +151,7 @@ def main() -> int:
         ),
         ("cfn-guard, project rules", guard),
         ("hadolint, Dockerfile", lambda: run(BIN / "hadolint", "--no-color", "Dockerfile")),
+        ("actionlint + shellcheck, GitHub workflows", workflows),
     ]
     started = time.monotonic()
     results = [(f"SAM expansion ({', '.join(t.name for t in sam)})", *timed(expand))]
