@@ -32,6 +32,7 @@ docs/deploy.md, "The offline gate", lists them. Exit status 1 if any step failed
 
 import copy
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -105,6 +106,8 @@ def expand_sam(template: Path, included_target: Path, target: Path) -> None:
         def load(self) -> dict[str, str]:
             return get_bundled_managed_policy_map("aws")
 
+    # SAM warns that it has no feature-toggle configuration (there is none offline).
+    logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
     included = inline_includes(yaml_parse(template.read_text()), template.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     included_target.write_text(json.dumps(included, indent=1) + "\n")
