@@ -8,7 +8,8 @@ IAC_VENV ?= .venv-iac
 IAC_PY := $(IAC_VENV)/bin/python
 CFN_GUARD := ecs/tools/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard
 # make test reruns the gate only when one of these changed (make iac-check always runs it).
-IAC_INPUTS := $(wildcard ecs/templates/*.yaml ecs/guard/*.guard) ecs/iac_check.py Dockerfile requirements-iac.txt
+IAC_INPUTS := $(wildcard ecs/templates/*.yaml ecs/guard/*.guard .github/workflows/*.yml) \
+	ecs/iac_check.py lambdas/openapi.json Dockerfile requirements-iac.txt
 IAC_STAMP := ecs/.build/.checked
 
 .DEFAULT_GOAL := help
@@ -82,7 +83,7 @@ $(CFN_GUARD): ecs/tools/package.json ecs/tools/package-lock.json
 
 iac-tools: $(IAC_VENV)/.installed $(CFN_GUARD)  ## install the IaC gate's tools (.venv-iac/, ecs/tools/)
 
-iac-check: iac-tools  ## the offline IaC gate: cfn-lint, SAM expansion, checkov, cfn-guard, hadolint
+iac-check: iac-tools  ## the offline IaC gate: SAM expansion, cfn-lint, checkov, cfn-guard, hadolint, actionlint
 	$(IAC_PY) ecs/iac_check.py
 	touch $(IAC_STAMP)
 

@@ -7,6 +7,13 @@ silently picks older releases of packages whose new wheels are 2_28-only). Then 
 ``lambdas`` and ``datalayer`` packages are added (not this script), and everything is
 zipped reproducibly: sorted entries, fixed timestamps and modes, no ``.pyc``. The same
 sources and requirements give the same bytes.
+
+botocore stays in the package, pinned (the version the tests ran with, not whatever the
+runtime ships that month), but only with the API models of the services the functions
+call (:data:`BOTOCORE_SERVICES`): the models of its 400-odd others are 80 % of the zip.
+Its shared data (endpoints, partitions, retry and default configuration) stays. A client
+for any other service fails with ``UnknownServiceError``; ``tests/lambdas/test_package.py``
+fails first if the code names one (docs/jobs.md, "The deployment package").
 """
 
 import argparse
@@ -23,6 +30,9 @@ REQUIREMENTS = ROOT / "lambdas" / "requirements.txt"
 PACKAGES = ("lambdas", "datalayer")
 EXCLUDED = {"lambdas/build.py", "lambdas/requirements.txt"}
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
+# The AWS services the functions call: DynamoDB (PynamoDB, Powertools idempotency), S3
+# (results, avatars), Lambda (submit invokes the worker). Add one here to call it.
+BOTOCORE_SERVICES = ("dynamodb", "lambda", "s3")
 PYTHON_VERSION = "3.13"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -54,6 +64,17 @@ def install_requirements(target: Path) -> None:
     subprocess.run(command, check=True)  # noqa: S603 - our own fixed pip command
 
 
+def prune_botocore(tree: Path) -> None:
+    """Remove the API models of every service but :data:`BOTOCORE_SERVICES` from ``tree``."""
+    data = tree / "botocore" / "data"
+    for service in data.iterdir():
+        if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+            shutil.rmtree(service)
+    missing = [name for name in BOTOCORE_SERVICES if not (data / name).is_dir()]
+    if missing:
+        raise RuntimeError(f"botocore has no model for {', '.join(missing)}")
+
+
 def _files(tree: Path) -> list[tuple[str, Path]]:
     found = []
     for path in tree.rglob("*"):
@@ -79,6 +100,7 @@ def build(output: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="lambda-build-") as work:
         tree = Path(work)
         install_requirements(tree)
+        prune_botocore(tree)
         for package in PACKAGES:
             for name, path in _files(ROOT / package):
                 relative = f"{package}/{name}"
