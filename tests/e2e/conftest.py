@@ -4,10 +4,12 @@ One run of ``local.run`` per session, on free ports, with its own state folder: 
 moto stand-in, the local jobs gateway (the real Lambda handlers behind SigV4) and
 Gunicorn, exactly as ``make run`` starts them. Debian's Chromium is driven through
 Playwright; every page a journey visits is checked with axe-core (bundled with
-``axe-playwright-python``: no network) and photographed at phone and desktop widths.
+``axe-playwright-python``: no network) and photographed at phone and desktop widths
+(and in dark mode).
 
-These tests are marked ``e2e`` and left out of ``make test`` (its pytest call passes
-``-m "not e2e"``); ``make e2e`` runs only them.
+These tests are marked ``e2e``; ``make test`` leaves this folder out by path
+(``--ignore=tests/e2e``, which no ``-m`` in its ``ARGS`` can undo) and ``make e2e``
+runs only them. docs/testing.md, "Browser journeys", says what they cover.
 """
 
 import contextlib
@@ -136,6 +138,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
             time.sleep(0.2)
         url = f"http://127.0.0.1:{port}"
         assert wait_for_http(url + "/readyz", timeout=30, process=process) == 200
+        _run_log.append(log)
         yield Site(url=url, state_dir=state_dir, log=log)
     finally:
         if process.poll() is None:
@@ -255,6 +258,7 @@ def _fits(page) -> bool:
 
 
 _checked: list[str] = []
+_run_log: list[Path] = []
 
 
 @pytest.fixture(scope="session")
@@ -274,3 +278,5 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"e2e: {len(_checked)} pages checked with axe-core; screenshots at 390 and "
             f"1280 px in {RESULTS}"
         )
+    if _run_log:
+        terminalreporter.write_line(f"e2e: the output of python -m local.run is in {_run_log[0]}")
