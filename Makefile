@@ -13,10 +13,10 @@ IAC_INPUTS := $(wildcard ecs/templates/*.yaml ecs/guard/*.guard .github/workflow
 IAC_STAMP := ecs/.build/.checked
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check-deploy container-test bench lambda-package clean iac-tools iac-check
+.PHONY: help run test e2e lint format check-deploy container-test bench lambda-package clean iac-tools iac-check
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-local.txt lambdas/requirem
 run: $(VENV)/.local-installed  ## serve the site on the local AWS stand-in (PORT=8000)
 	$(PY) -m local.run
 
+# The browser journeys are left out by path, so that ARGS="-m ..." cannot bring them back.
 test: $(VENV)/.dev-installed $(IAC_STAMP)  ## the offline IaC gate if its inputs changed, then pytest (ARGS=...)
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest --ignore=tests/e2e $(ARGS)
+
+e2e: $(VENV)/.dev-installed  ## browser journeys in Chromium against python -m local.run, axe-core, screenshots (ARGS=...)
+	$(PY) -m pytest tests/e2e -m e2e $(ARGS)
 
 lint: $(VENV)/.dev-installed  ## ruff lint and format check, import-linter's dependency rules
 	$(VENV)/bin/ruff check .

@@ -62,7 +62,7 @@ def test_pull_requests_run_lint_and_tests():
 
     assert "pull_request" in ci["on"]
     assert "workflow_call" in ci["on"]  # the deploy runs it first
-    assert {"make lint", "make test"} <= set(runs)
+    assert {"make lint", "make test", "make e2e"} <= set(runs)
 
 
 def test_main_is_deployed_with_oidc_one_deploy_at_a_time():
