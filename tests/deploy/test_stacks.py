@@ -1,0 +1,238 @@
+"""Change-set paths moto cannot show, with botocore's Stubber on the same client.
+
+moto has no failure or rollback model for CloudFormation: a change set that AWS
+rejects, or an execution CloudFormation rolls back, is answered here as AWS
+answers it, call by call, and the deploy program must stop with one clear line.
+"""
+
+import datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from deploy.errors import DeployError
+from deploy.stacks import Stacks
+
+pytestmark = pytest.mark.no_dynamodb
+
+NAME = "nebula-test-service"
+STACK_ID = f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{NAME}/1"
+CHANGE_SET = f"arn:aws:cloudformation:eu-west-1:123456789012:changeSet/deploy/{NAME}"
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+@pytest.fixture
+def client() -> object:
+    return boto3.client(
+        "cloudformation",
+        region_name="eu-west-1",
+        aws_access_key_id="stub",
+        aws_secret_access_key="stub",
+    )
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    path = tmp_path / "service.yaml"
+    path.write_text("Resources: {}\n")
+    return path
+
+
+def stack(status: str, outputs: list | None = None) -> dict:
+    found = {"StackName": NAME, "StackId": STACK_ID, "StackStatus": status, "CreationTime": NOW}
+    if outputs is not None:
+        found["Outputs"] = outputs
+    return {"Stacks": [found]}
+
+
+def change_set(status: str, reason: str = "", changes: list | None = None) -> dict:
+    return {
+        "ChangeSetId": CHANGE_SET,
+        "StackId": STACK_ID,
+        "Status": status,
+        "StatusReason": reason,
+        "ExecutionStatus": "AVAILABLE" if status == "CREATE_COMPLETE" else "UNAVAILABLE",
+        "Changes": changes or [],
+    }
+
+
+def created(stubber: Stubber, kind: str = "UPDATE") -> None:
+    stubber.add_response(
+        "create_change_set",
+        {"Id": CHANGE_SET, "StackId": STACK_ID},
+        {
+            "StackName": NAME,
+            "ChangeSetName": ANY,
+            "ChangeSetType": kind,
+            "TemplateBody": ANY,
+            "Parameters": ANY,
+            "Capabilities": ANY,
+            "Tags": ANY,
+        },
+    )
+
+
+MODIFY = {
+    "Type": "Resource",
+    "ResourceChange": {
+        "Action": "Modify",
+        "LogicalResourceId": "TaskDefinition",
+        "ResourceType": "AWS::ECS::TaskDefinition",
+        "Replacement": "True",
+    },
+}
+
+
+def test_a_change_set_cloudformation_rejects_is_deleted_and_stops_the_deploy(
+    client: object, template: Path
+) -> None:
+    lines: list[str] = []
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+        created(stubber)
+        reason = "Parameter 'TaskMemory' must be one of AllowedValues"
+        stubber.add_response("describe_change_set", change_set("FAILED", reason))
+        stubber.add_response("describe_change_set", change_set("FAILED", reason))
+        stubber.add_response(
+            "delete_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
+        )
+
+        with pytest.raises(DeployError) as failure:
+            Stacks(client, say=lines.append, poll=1).deploy(NAME, template, {"TaskMemory": "7"})
+
+        stubber.assert_no_pending_responses()  # deleted, never executed
+    assert str(failure.value) == (
+        f"stack {NAME}: the change set failed: {reason} (deleted; nothing was changed)"
+    )
+
+
+def test_a_change_set_without_changes_is_deleted_and_is_no_error(
+    client: object, template: Path
+) -> None:
+    lines: list[str] = []
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+        created(stubber)
+        reason = (
+            "The submitted information didn't contain changes. Submit different information "
+            "to create a change set."
+        )
+        stubber.add_response("describe_change_set", change_set("FAILED", reason))
+        stubber.add_response("describe_change_set", change_set("FAILED", reason))
+        stubber.add_response(
+            "delete_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
+        )
+
+        result = Stacks(client, say=lines.append, poll=1).deploy(NAME, template, {})
+
+        stubber.assert_no_pending_responses()
+    assert result.action == "unchanged"
+    assert lines == [f"  {NAME}: no changes"]
+
+
+def test_an_update_cloudformation_rolls_back_stops_with_the_first_failure(
+    client: object, template: Path
+) -> None:
+    lines: list[str] = []
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+        created(stubber)
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE"))
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE", changes=[MODIFY]))
+        stubber.add_response(
+            "execute_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
+        )
+        # The waiter: a rollback is a terminal failure for stack_update_complete.
+        stubber.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"))
+        stubber.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"))
+        later = NOW + datetime.timedelta(seconds=30)
+        stubber.add_response(
+            "describe_stack_events",
+            {
+                "StackEvents": [
+                    {
+                        "StackId": STACK_ID,
+                        "EventId": "2",
+                        "StackName": NAME,
+                        "LogicalResourceId": NAME,
+                        "ResourceStatus": "UPDATE_ROLLBACK_COMPLETE",
+                        "Timestamp": later,
+                    },
+                    {
+                        "StackId": STACK_ID,
+                        "EventId": "1",
+                        "StackName": NAME,
+                        "LogicalResourceId": "Service",
+                        "ResourceType": "AWS::ECS::Service",
+                        "ResourceStatus": "UPDATE_FAILED",
+                        "ResourceStatusReason": "Error occurred during operation "
+                        "'ECS Deployment Circuit Breaker was triggered'.",
+                        "Timestamp": NOW + datetime.timedelta(seconds=20),
+                    },
+                ]
+            },
+        )
+
+        with pytest.raises(DeployError) as failure:
+            Stacks(client, say=lines.append, poll=1).deploy(NAME, template, {})
+
+        stubber.assert_no_pending_responses()
+    message = str(failure.value)
+    assert message.startswith(f"stack {NAME}: update failed: Service: Error occurred")
+    assert "Circuit Breaker was triggered" in message
+    assert message.endswith(
+        "CloudFormation rolled the stack back: the previous version keeps running"
+    )
+    # What the change set was going to do was printed before it ran.
+    assert "    Modify  TaskDefinition (AWS::ECS::TaskDefinition) REPLACED" in lines
+
+
+def test_a_dry_run_on_a_new_stack_deletes_its_change_set_and_the_empty_stack(
+    client: object, template: Path
+) -> None:
+    lines: list[str] = []
+    add = {
+        "Type": "Resource",
+        "ResourceChange": {
+            "Action": "Add",
+            "LogicalResourceId": "Repository",
+            "ResourceType": "AWS::ECR::Repository",
+        },
+    }
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "describe_stacks", "ValidationError", f"Stack with id {NAME} does not exist"
+        )
+        created(stubber, "CREATE")
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE"))
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE", changes=[add]))
+        stubber.add_response(
+            "delete_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
+        )
+        stubber.add_response("delete_stack", {}, {"StackName": NAME})
+
+        result = Stacks(client, say=lines.append, poll=1).deploy(NAME, template, {}, dry_run=True)
+
+        stubber.assert_no_pending_responses()  # nothing executed
+    assert result.action == "planned"
+    assert lines == [
+        f"  {NAME}: create, 1 resource change(s)",
+        "    Add     Repository (AWS::ECR::Repository)",
+    ]
+
+
+def test_a_stack_without_an_output_the_deploy_needs_stops_it(client: object) -> None:
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "describe_stacks",
+            stack("UPDATE_COMPLETE", [{"OutputKey": "ClusterName", "OutputValue": "c"}]),
+        )
+
+        with pytest.raises(DeployError) as failure:
+            Stacks(client, say=print).require_outputs(NAME, "ClusterName", "ServiceName")
+
+    assert str(failure.value) == (
+        f"stack {NAME} has no output ServiceName: was it deployed from this repository's template?"
+    )
