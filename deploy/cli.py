@@ -80,9 +80,16 @@ def _parser() -> argparse.ArgumentParser:
         "[NEBULA_PIP_CONF]",
     )
     parser.add_argument(
+        "--cloudformation-role-arn",
+        default=env("NEBULA_CLOUDFORMATION_ROLE_ARN") or None,
+        help="the role CloudFormation creates the resources as (recommended; see "
+        "docs/deploy.md) [NEBULA_CLOUDFORMATION_ROLE_ARN]",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="change nothing: create, print and delete the change sets, build no image",
+        help="change nothing: create, print and delete the change sets, build and push "
+        "no image, run no task",
     )
     return parser
 
@@ -110,6 +117,7 @@ def config_from(args: argparse.Namespace) -> Config:
         parameters=load_parameters(Path(args.parameters)),
         dry_run=args.dry_run,
         pip_conf=args.pip_conf,
+        cloudformation_role_arn=args.cloudformation_role_arn,
     )
 
 

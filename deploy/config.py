@@ -54,8 +54,10 @@ class Config:
     dockerfile: Path = ROOT / "Dockerfile"
     context: Path = ROOT
     pip_conf: Path | None = None
+    cloudformation_role_arn: str | None = None
     migrate_timeout: int = 900
     stable_timeout: int = 1800
+    stack_timeout: int = 3600
     poll_seconds: float = 6.0
     stack_prefix: str = field(default="nebula")
 

@@ -65,7 +65,11 @@ class Deployment:
         self.s3 = session.client("s3")
         self.sts = session.client("sts")
         self.stacks = Stacks(
-            self.cloudformation, say=say, poll=config.poll_seconds, timeout=config.stable_timeout
+            self.cloudformation,
+            say=say,
+            poll=config.poll_seconds,
+            timeout=config.stack_timeout,
+            role_arn=config.cloudformation_role_arn,
         )
         self.summary = Summary()
 

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 
 from deploy.errors import DeployError
+from deploy.templates import read as read_template
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -48,8 +49,11 @@ class Stacks:
         say: Callable[[str], None],
         poll: float = 6.0,
         timeout: float = 3600.0,
+        role_arn: str | None = None,
     ) -> None:
         self.client = client
+        # The role CloudFormation acts as (it creates the resources), if not the caller.
+        self.role_arn = role_arn
         self.say = say
         self.poll = poll
         self.timeout = timeout
@@ -97,6 +101,12 @@ class Stacks:
     ) -> StackResult:
         """Bring stack ``name`` to ``template`` with ``parameters`` through a change set."""
         exists = self.describe(name) is not None
+        if dry_run and not exists:
+            # A CREATE change set would leave an empty stack behind, and deleting it would
+            # need cloudformation:DeleteStack, which the deploy role does not get.
+            resources = read_template(template).get("Resources") or {}
+            self.say(f"  {name}: would be created ({len(resources)} resources, {template.name})")
+            return StackResult(name, "planned")
         kind = "UPDATE" if exists else "CREATE"
         change_set = (
             f"deploy-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
@@ -113,6 +123,7 @@ class Stacks:
                 ],
                 Capabilities=CAPABILITIES,
                 Tags=[{"Key": "nebula:stack", "Value": name}],
+                **({"RoleARN": self.role_arn} if self.role_arn else {}),
             )
         except ClientError as exc:
             raise DeployError(
@@ -121,7 +132,7 @@ class Stacks:
         change_set_id = created["Id"]
         description = self._wait_for_change_set(name, change_set_id)
         if description is None:
-            self._discard(name, change_set_id, created_stack=not exists)
+            self._discard(name, change_set_id)
             self.say(f"  {name}: no changes")
             return StackResult(name, "unchanged")
         changes = [_describe_change(change) for change in description.get("Changes") or []]
@@ -130,7 +141,7 @@ class Stacks:
         for line in changes:
             self.say(f"    {line}")
         if dry_run:
-            self._discard(name, change_set_id, created_stack=not exists)
+            self._discard(name, change_set_id)
             return StackResult(name, "planned", changes)
         self._execute(name, change_set_id, kind)
         return StackResult(name, "created" if kind == "CREATE" else "updated", changes)
@@ -151,7 +162,7 @@ class Stacks:
             reason = description.get("StatusReason") or str(exc)
             if description.get("Status") == "FAILED" and any(s in reason for s in _NO_CHANGES):
                 return None
-            self._discard(name, change_set_id, created_stack=False)
+            self._discard(name, change_set_id)
             raise DeployError(
                 f"stack {name}: the change set failed: {reason} (deleted; nothing was changed)"
             ) from exc
@@ -166,13 +177,14 @@ class Stacks:
         first["Changes"] = [change for page in pages for change in page.get("Changes") or []]
         return first
 
-    def _discard(self, name: str, change_set_id: str, *, created_stack: bool) -> None:
-        """Delete a change set that will not run, and the empty stack a CREATE one made."""
+    def _discard(self, name: str, change_set_id: str) -> None:
+        """Delete a change set that will not run.
+
+        A failed CREATE change set leaves its stack in REVIEW_IN_PROGRESS, without
+        resources: the next deploy's change set reuses it (``describe`` reports no stack).
+        """
         try:
             self.client.delete_change_set(ChangeSetName=change_set_id, StackName=name)
-            if created_stack:
-                # A CREATE change set leaves a stack in REVIEW_IN_PROGRESS with no resources.
-                self.client.delete_stack(StackName=name)
         except ClientError as exc:
             self.say(f"  {name}: could not delete change set {change_set_id}: {exc}")
 

@@ -7,6 +7,8 @@ before every test. The deploy program reaches it through ``AWS_ENDPOINT_URL``,
 the standard botocore setting, with nothing patched on the client side.
 """
 
+import datetime
+import functools
 import hashlib
 import json
 import os
@@ -135,7 +137,7 @@ def account(aws: MotoServer, tmp_path: Path) -> Account:
         ]["SubnetId"]
         for n, z in ((1, "a"), (2, "b"))
     ]
-    certificate = session.client("acm").request_certificate(DomainName="nebula.example.com")
+    certificate = session.client("acm").import_certificate(**_certificate())
     session.client("s3").create_bucket(
         Bucket="nebula-test-artifacts",
         CreateBucketConfiguration={"LocationConstraint": REGION},
@@ -164,6 +166,37 @@ def account(aws: MotoServer, tmp_path: Path) -> Account:
     package = tmp_path / "lambda.zip"
     write_package(package, "v1")
     return Account(session, parameters, "nebula-test-artifacts", package, aws, templates)
+
+
+@functools.cache
+def _certificate() -> dict[str, bytes]:
+    """A self-signed certificate for the load balancer (faster than moto's RSA request)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nebula.example.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return {
+        "Certificate": certificate.public_bytes(serialization.Encoding.PEM),
+        "PrivateKey": key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    }
 
 
 def write_package(path: Path, version: str) -> None:

@@ -62,6 +62,7 @@ def migrate_runs(session: boto3.Session) -> list[dict]:
 
 
 def test_a_first_deploy_creates_every_stack_migrates_and_runs_the_image(account: Account) -> None:
+    """And deploying the same release again changes nothing and pushes nothing."""
     pushed: list[str] = []
     lines = deploy(account, "v1", pushed=pushed)
 
@@ -102,6 +103,15 @@ def test_a_first_deploy_creates_every_stack_migrates_and_runs_the_image(account:
     assert f"image {image}: built and pushed" in text
     assert "migrate: manage.py migrate --noinput exited 0" in text
 
+    pushed.clear()
+    text = "\n".join(deploy(account, "v1", pushed=pushed))
+
+    assert pushed == []
+    for stack in ("registry", "data", "service", "alarms", "lambdas"):
+        assert f"nebula-test-{stack}: no changes" in text
+    assert "already in ECR" in text
+    assert "already uploaded, unchanged" in text
+
 
 ACCOUNT_REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 
@@ -109,9 +119,32 @@ ACCOUNT_REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 def test_the_next_release_migrates_then_rolls_the_service_to_the_new_image(
     account: Account,
 ) -> None:
+    """After a dry run of it, which changes nothing."""
     deploy(account, "v1")
     write_package(account.lambda_package, "v2")
     pushed: list[str] = []
+    cloudformation = account.session.client("cloudformation")
+
+    lines = deploy(account, "v2", pushed=pushed, dry_run=True)
+
+    assert pushed == []
+    _, running = web_service(account.session)
+    assert running == f"{ACCOUNT_REGISTRY}/nebula-web:v1"
+    assert len(migrate_runs(account.session)) == 1  # the first deploy's only
+    for stack in ("registry", "data", "service", "alarms", "lambdas"):
+        name = f"nebula-test-{stack}"
+        waiting = [
+            summary
+            for summary in cloudformation.list_change_sets(StackName=name)["Summaries"]
+            if summary["ExecutionStatus"] != "EXECUTE_COMPLETE"
+        ]
+        assert waiting == [], stack
+    text = "\n".join(lines)
+    assert "DRY RUN" in text
+    assert "would build" in text
+    assert "migrate: would run manage.py migrate" in text
+    assert "would be uploaded" in text
+    assert "Planned changes:" in text
 
     lines = deploy(account, "v2", pushed=pushed)
 
@@ -143,22 +176,6 @@ def test_the_next_release_migrates_then_rolls_the_service_to_the_new_image(
     )
 
 
-def test_deploying_the_same_release_again_changes_nothing_and_pushes_nothing(
-    account: Account,
-) -> None:
-    deploy(account, "v1")
-    pushed: list[str] = []
-
-    lines = deploy(account, "v1", pushed=pushed)
-
-    assert pushed == []
-    text = "\n".join(lines)
-    for stack in ("registry", "data", "service", "alarms", "lambdas"):
-        assert f"nebula-test-{stack}: no changes" in text
-    assert "already in ECR" in text
-    assert "already uploaded, unchanged" in text
-
-
 def test_a_failing_migrate_stops_the_deploy_and_the_service_keeps_the_old_release(
     account: Account,
 ) -> None:
@@ -185,34 +202,6 @@ def test_a_failing_migrate_stops_the_deploy_and_the_service_keeps_the_old_releas
     } in parameters
 
 
-def test_a_dry_run_prints_the_plan_and_changes_nothing(account: Account) -> None:
-    deploy(account, "v1")
-    write_package(account.lambda_package, "v2")
-    pushed: list[str] = []
-    cloudformation = account.session.client("cloudformation")
-
-    lines = deploy(account, "v2", pushed=pushed, dry_run=True)
-
-    assert pushed == []
-    _, running = web_service(account.session)
-    assert running == f"{ACCOUNT_REGISTRY}/nebula-web:v1"
-    assert len(migrate_runs(account.session)) == 1  # the first deploy's only
-    for stack in ("registry", "data", "service", "alarms", "lambdas"):
-        name = f"nebula-test-{stack}"
-        waiting = [
-            summary
-            for summary in cloudformation.list_change_sets(StackName=name)["Summaries"]
-            if summary["ExecutionStatus"] != "EXECUTE_COMPLETE"
-        ]
-        assert waiting == [], stack
-    text = "\n".join(lines)
-    assert "DRY RUN" in text
-    assert "would build" in text
-    assert "migrate: would run manage.py migrate" in text
-    assert "would be uploaded" in text
-    assert "Planned changes:" in text
-
-
 def test_a_dry_run_on_an_empty_account_plans_the_first_stacks_and_leaves_none(
     account: Account,
 ) -> None:
@@ -223,7 +212,7 @@ def test_a_dry_run_on_an_empty_account_plans_the_first_stacks_and_leaves_none(
         for stack in account.session.client("cloudformation").describe_stacks()["Stacks"]
     )
     text = "\n".join(lines)
-    assert "nebula-test-registry: create, 1 resource change(s)" in text
+    assert "nebula-test-registry: would be created (1 resources, registry.yaml)" in text
     assert "service: planned once the registry stack exists" in text
 
 

@@ -147,7 +147,7 @@ def test_an_update_cloudformation_rolls_back_stops_with_the_first_failure(
         # The waiter: a rollback is a terminal failure for stack_update_complete.
         stubber.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"))
         stubber.add_response("describe_stacks", stack("UPDATE_ROLLBACK_COMPLETE"))
-        later = NOW + datetime.timedelta(seconds=30)
+        soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=20)
         stubber.add_response(
             "describe_stack_events",
             {
@@ -158,7 +158,7 @@ def test_an_update_cloudformation_rolls_back_stops_with_the_first_failure(
                         "StackName": NAME,
                         "LogicalResourceId": NAME,
                         "ResourceStatus": "UPDATE_ROLLBACK_COMPLETE",
-                        "Timestamp": later,
+                        "Timestamp": soon + datetime.timedelta(seconds=10),
                     },
                     {
                         "StackId": STACK_ID,
@@ -169,7 +169,7 @@ def test_an_update_cloudformation_rolls_back_stops_with_the_first_failure(
                         "ResourceStatus": "UPDATE_FAILED",
                         "ResourceStatusReason": "Error occurred during operation "
                         "'ECS Deployment Circuit Breaker was triggered'.",
-                        "Timestamp": NOW + datetime.timedelta(seconds=20),
+                        "Timestamp": soon,
                     },
                 ]
             },
@@ -189,37 +189,41 @@ def test_an_update_cloudformation_rolls_back_stops_with_the_first_failure(
     assert "    Modify  TaskDefinition (AWS::ECS::TaskDefinition) REPLACED" in lines
 
 
-def test_a_dry_run_on_a_new_stack_deletes_its_change_set_and_the_empty_stack(
-    client: object, template: Path
-) -> None:
+def test_a_dry_run_on_a_new_stack_creates_no_change_set(client: object, template: Path) -> None:
     lines: list[str] = []
-    add = {
-        "Type": "Resource",
-        "ResourceChange": {
-            "Action": "Add",
-            "LogicalResourceId": "Repository",
-            "ResourceType": "AWS::ECR::Repository",
-        },
-    }
+    template.write_text("Resources:\n  Repository: {Type: AWS::ECR::Repository}\n")
     with Stubber(client) as stubber:
         stubber.add_client_error(
             "describe_stacks", "ValidationError", f"Stack with id {NAME} does not exist"
         )
-        created(stubber, "CREATE")
-        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE"))
-        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE", changes=[add]))
-        stubber.add_response(
-            "delete_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
-        )
-        stubber.add_response("delete_stack", {}, {"StackName": NAME})
 
         result = Stacks(client, say=lines.append, poll=1).deploy(NAME, template, {}, dry_run=True)
 
-        stubber.assert_no_pending_responses()  # nothing executed
+        stubber.assert_no_pending_responses()  # and nothing else was called
+    assert result.action == "planned"
+    assert lines == [f"  {NAME}: would be created (1 resources, service.yaml)"]
+
+
+def test_a_dry_run_on_a_stack_describes_its_change_set_then_deletes_it(
+    client: object, template: Path
+) -> None:
+    lines: list[str] = []
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+        created(stubber)
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE"))
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE", changes=[MODIFY]))
+        stubber.add_response(
+            "delete_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
+        )
+
+        result = Stacks(client, say=lines.append, poll=1).deploy(NAME, template, {}, dry_run=True)
+
+        stubber.assert_no_pending_responses()  # deleted, never executed
     assert result.action == "planned"
     assert lines == [
-        f"  {NAME}: create, 1 resource change(s)",
-        "    Add     Repository (AWS::ECR::Repository)",
+        f"  {NAME}: update, 1 resource change(s)",
+        "    Modify  TaskDefinition (AWS::ECS::TaskDefinition) REPLACED",
     ]
 
 
