@@ -100,7 +100,8 @@ class Stacks:
         self, name: str, template: Path, parameters: dict[str, str], *, dry_run: bool = False
     ) -> StackResult:
         """Bring stack ``name`` to ``template`` with ``parameters`` through a change set."""
-        exists = self.describe(name) is not None
+        current = self.describe(name)
+        exists = current is not None
         if dry_run and not exists:
             # A CREATE change set would leave an empty stack behind, and deleting it would
             # need cloudformation:DeleteStack, which the deploy role does not get.
@@ -139,6 +140,8 @@ class Stacks:
         verb = "create" if kind == "CREATE" else "update"
         self.say(f"  {name}: {verb}, {len(changes)} resource change(s)")
         for line in changes:
+            self.say(f"    {line}")
+        for line in _parameter_changes(current, parameters):
             self.say(f"    {line}")
         if dry_run:
             self._discard(name, change_set_id)
@@ -224,6 +227,18 @@ class Stacks:
             return None
         first = min(failures, key=lambda event: event["Timestamp"])
         return f"{first.get('LogicalResourceId')}: {first.get('ResourceStatusReason', '')}"
+
+
+def _parameter_changes(stack: dict[str, Any] | None, parameters: dict[str, str]) -> list[str]:
+    """One line per parameter whose value changes (none are secret: secrets go by ARN)."""
+    if stack is None:
+        return []
+    before = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters") or []}
+    return [
+        f"parameter {key}: {before[key]!r} -> {value!r}"
+        for key, value in sorted(parameters.items())
+        if key in before and before[key] != value
+    ]
 
 
 def _describe_change(change: dict[str, Any]) -> str:

@@ -166,6 +166,7 @@ def test_the_next_release_migrates_then_rolls_the_service_to_the_new_image(
     assert "nebula-test-registry: no changes" in text
     assert "nebula-test-data: no changes" in text
     assert f"service image: {ACCOUNT_REGISTRY}/nebula-web:v1 -> {image}" in text
+    assert f"    parameter ImageUri: '{ACCOUNT_REGISTRY}/nebula-web:v1' -> '{image}'" in text
     assert (
         len(
             account.session.client("s3").list_objects_v2(Bucket=account.artifacts_bucket)[
