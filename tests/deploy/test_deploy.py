@@ -5,6 +5,7 @@ real image push in test_image.py. Here the image "push" records a manifest in
 moto's ECR, since moto has no registry to push to.
 """
 
+import json
 from pathlib import Path
 
 import boto3
@@ -12,15 +13,41 @@ import pytest
 
 from deploy.errors import DeployError
 from deploy.run import Deployment
-from tests.deploy.conftest import Account, record_in_ecr, write_package
+from tests.deploy.conftest import REGION, Account, record_in_ecr, write_package
+from tests.support import ROOT
 
 pytestmark = pytest.mark.no_dynamodb
 
 
+POLICY = json.loads((ROOT / "ecs" / "deploy-policy.json").read_text())
+ALLOWED = {
+    action
+    for statement in POLICY["Statement"]
+    if statement["Effect"] == "Allow"
+    for action in (
+        [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+    )
+}
+# IAM actions of the S3 calls whose names differ; sts:GetCallerIdentity needs no permission.
+S3_ACTIONS = {"HeadObject": "s3:GetObject", "CreateMultipartUpload": "s3:PutObject"}
+
+
 def deploy(account: Account, tag: str, *, pushed: list[str] | None = None, **changes: object):
-    """Run one deploy of ``tag``; return the printed lines."""
+    """Run one deploy of ``tag``; return the printed lines.
+
+    Every AWS call it makes must be allowed by ecs/deploy-policy.json, the deploying
+    role's policy.
+    """
     lines: list[str] = []
     pushed = pushed if pushed is not None else []
+    calls: set[str] = set()
+    session = boto3.Session(region_name=REGION)
+
+    def record(model: object, **_: object) -> None:
+        service, operation = model.service_model.signing_name, model.name
+        calls.add(S3_ACTIONS.get(operation, f"{service}:{operation}"))
+
+    session.events.register("before-call", record)
 
     def publish(image_uri: str) -> None:
         pushed.append(image_uri)
@@ -28,12 +55,13 @@ def deploy(account: Account, tag: str, *, pushed: list[str] | None = None, **cha
 
     Deployment(
         account.config(tag, **changes),
-        account.session,
+        session,
         say=lines.append,
         lambda_package=account.lambda_package,
         publish=publish,
     ).run()
     print("\n".join(lines))  # shown when a test fails
+    assert calls - ALLOWED - {"sts:GetCallerIdentity"} == set()
     return lines
 
 
