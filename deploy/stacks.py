@@ -102,6 +102,18 @@ class Stacks:
         """Bring stack ``name`` to ``template`` with ``parameters`` through a change set."""
         current = self.describe(name)
         exists = current is not None
+        status = (current or {}).get("StackStatus", "")
+        if status.endswith("_IN_PROGRESS"):
+            raise DeployError(
+                f"stack {name} is {status}: another deploy (or a rollback) is running; "
+                "wait for it to finish, then deploy again"
+            )
+        if status == "ROLLBACK_COMPLETE":
+            raise DeployError(
+                f"stack {name} failed to be created and was rolled back (ROLLBACK_COMPLETE), "
+                f"so it cannot be updated: read its events, delete it (aws cloudformation "
+                f"delete-stack --stack-name {name}) and deploy again"
+            )
         if dry_run and not exists:
             # A CREATE change set would leave an empty stack behind, and deleting it would
             # need cloudformation:DeleteStack, which the deploy role does not get.

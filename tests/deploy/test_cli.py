@@ -9,6 +9,7 @@ import pytest
 from deploy import cli
 from deploy.config import git_image_tag, load_parameters
 from deploy.errors import DeployError
+from tests.support import free_port
 
 pytestmark = pytest.mark.no_dynamodb
 
@@ -121,3 +122,32 @@ def test_the_default_tag_is_the_commit_and_a_dirty_tree_is_refused(tmp_path: Pat
     with pytest.raises(DeployError, match="uncommitted changes"):
         git_image_tag(allow_dirty=False, root=tmp_path)
     assert git_image_tag(allow_dirty=True, root=tmp_path).startswith(f"{sha}-dirty-")
+
+
+def test_an_unreachable_aws_is_one_line_and_exit_1(
+    no_deploy_environment: None,
+    parameters: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    package = tmp_path / "lambda.zip"
+    package.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    closed = free_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    status = cli.main(
+        [
+            *("--environment", "test", "--parameters", str(parameters)),
+            *("--artifacts-bucket", "b", "--image-tag", "v1"),
+            *("--lambda-package", str(package)),
+        ]
+    )
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith("deploy failed: AWS: Could not connect to the endpoint URL")
+    assert err.count("\n") == 1

@@ -240,3 +240,25 @@ def test_a_stack_without_an_output_the_deploy_needs_stops_it(client: object) -> 
     assert str(failure.value) == (
         f"stack {NAME} has no output ServiceName: was it deployed from this repository's template?"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (
+            "UPDATE_IN_PROGRESS",
+            r"is UPDATE_IN_PROGRESS: another deploy \(or a rollback\) is running",
+        ),
+        ("ROLLBACK_COMPLETE", "failed to be created and was rolled back"),
+    ],
+)
+def test_a_stack_that_cannot_take_a_change_set_now_stops_the_deploy_first(
+    client: object, template: Path, status: str, message: str
+) -> None:
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stacks", stack(status))
+
+        with pytest.raises(DeployError, match=message):
+            Stacks(client, say=print).deploy(NAME, template, {})
+
+        stubber.assert_no_pending_responses()  # no change set was created
