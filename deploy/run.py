@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import image, lambda_code, service, templates
-from deploy.config import STACKS, Config
+from deploy.config import COMPUTED, STACKS, Config
 from deploy.errors import DeployError
 from deploy.stacks import StackResult, Stacks
 
@@ -109,20 +109,21 @@ class Deployment:
     def _check_parameters(self) -> None:
         """Stop before any change if the file names a parameter no template declares."""
         declared: set[str] = set()
+        required: set[str] = set()
         for stack in STACKS:
             if not self._template(stack).exists():
                 raise DeployError(f"template {self._template(stack)} is missing")
             declared |= templates.declared_parameters(self._template(stack))
+            required |= templates.required_parameters(self._template(stack))
         unknown = sorted(set(self.config.parameters) - declared)
         if unknown:
             raise DeployError(
                 f"the parameters file sets {', '.join(unknown)}, which no template declares "
                 "(a typo?)"
             )
-        if not self.config.parameters.get("PrivateSubnetIds"):
-            raise DeployError(
-                "the parameters file must set PrivateSubnetIds (the migrate task runs there)"
-            )
+        missing = sorted(required - COMPUTED - set(self.config.parameters))
+        if missing:
+            raise DeployError(f"the parameters file must set {', '.join(missing)}")
 
     # ---- the steps ----
 

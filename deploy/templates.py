@@ -31,6 +31,12 @@ def declared_parameters(template: Path) -> set[str]:
     return set(read(template).get("Parameters") or {})
 
 
+def required_parameters(template: Path) -> set[str]:
+    """Return the names of the template's parameters that have no default."""
+    parameters = read(template).get("Parameters") or {}
+    return {name for name, spec in parameters.items() if "Default" not in (spec or {})}
+
+
 def declared_outputs(template: Path) -> set[str]:
     """Return the names of the template's outputs."""
     return set(read(template).get("Outputs") or {})

@@ -261,3 +261,12 @@ def test_a_lambda_package_that_is_missing_stops_before_any_change(
 
     with pytest.raises(DeployError, match=r"nothing\.zip does not exist"):
         deploy(account, "v1")
+
+
+def test_a_parameter_the_stacks_need_missing_stops_before_any_change(account: Account) -> None:
+    del account.parameters["CertificateArn"]
+
+    with pytest.raises(DeployError, match=r"the parameters file must set CertificateArn$"):
+        deploy(account, "v1")
+
+    assert account.session.client("cloudformation").describe_stacks()["Stacks"] == []
