@@ -61,7 +61,8 @@ def deploy_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         stderr=(tmp_path_factory.getbasetemp() / "deploy-moto.log").open("wb"),
     )
     try:
-        wait_for_line(process, b"READY", "the deploy tests' moto server", timeout=60)
+        # Importing all of moto takes seconds, many more on a loaded machine.
+        wait_for_line(process, b"READY", "the deploy tests' moto server", timeout=180)
         yield MotoServer(f"http://127.0.0.1:{port}", exit_codes)
     finally:
         process.stdin.close()  # the server stops when its stdin closes

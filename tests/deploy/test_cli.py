@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 
 from deploy import cli
-from deploy.config import git_image_tag, load_parameters
+from deploy.config import ROOT, git_image_tag, load_parameters
 from deploy.errors import DeployError
 from tests.support import free_port
 
 pytestmark = pytest.mark.no_dynamodb
+
+EXAMPLE = ROOT / "ecs" / "environments" / "example.json"
 
 
 @pytest.fixture
@@ -126,7 +128,6 @@ def test_the_default_tag_is_the_commit_and_a_dirty_tree_is_refused(tmp_path: Pat
 
 def test_an_unreachable_aws_is_one_line_and_exit_1(
     no_deploy_environment: None,
-    parameters: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -141,7 +142,7 @@ def test_an_unreachable_aws_is_one_line_and_exit_1(
 
     status = cli.main(
         [
-            *("--environment", "test", "--parameters", str(parameters)),
+            *("--environment", "test", "--parameters", str(EXAMPLE)),
             *("--artifacts-bucket", "b", "--image-tag", "v1"),
             *("--lambda-package", str(package)),
         ]
