@@ -16,7 +16,7 @@ from deploy.run import Deployment
 from tests.deploy.conftest import REGION, Account, record_in_ecr, write_package
 from tests.support import ROOT
 
-pytestmark = pytest.mark.no_dynamodb
+pytestmark = [pytest.mark.no_dynamodb, pytest.mark.slow]
 
 
 POLICY = json.loads((ROOT / "ecs" / "deploy-policy.json").read_text())

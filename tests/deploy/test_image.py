@@ -30,7 +30,7 @@ from deploy.errors import DeployError
 from tests.deploy.conftest import REGION, MotoServer
 from tests.support import free_port, wait_for_http
 
-pytestmark = pytest.mark.no_dynamodb
+pytestmark = [pytest.mark.no_dynamodb, pytest.mark.slow]
 
 TOOLS = ("podman", "skopeo", "docker-registry")
 
