@@ -6,7 +6,6 @@ unchanged package is not uploaded again, and the Lambda stack sees no change.
 """
 
 import hashlib
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +48,3 @@ def upload(s3: Any, bucket: str, path: Path) -> tuple[str, bool]:
             f"cannot upload the Lambda package to s3://{bucket}/{key}: {exc}"
         ) from exc
     return key, True
-
-
-def build_and_key(work: Path | None = None) -> tuple[Path, str]:
-    """Build the package in ``work`` (a temporary directory if None); return it and its key."""
-    directory = Path(work or tempfile.mkdtemp(prefix="nebula-lambda-"))
-    path = package(directory / "lambda.zip")
-    return path, code_key(path)

@@ -129,6 +129,11 @@ class Deployment:
 
     def run(self) -> Summary:
         """Deploy; return the summary. Raises ``DeployError`` at the first failure."""
+        with tempfile.TemporaryDirectory(prefix="nebula-deploy-") as work:
+            self._work = Path(work)
+            return self._run()
+
+    def _run(self) -> Summary:
         config = self.config
         self._check_parameters()
         identity = self.sts.get_caller_identity()
@@ -192,7 +197,7 @@ class Deployment:
         if new_api != jobs_api:
             self.say("service (the task role may now call the jobs API)")
             self._deploy_stack("service", {**common, "ImageUri": image_uri, "JobsApiId": new_api})
-            self._wait_for_service(image_uri, outputs)
+            self._wait_for_service(image_uri, self._service_outputs())
         return self._finish()
 
     def _lambda_package(self) -> tuple[Path, str]:
@@ -202,8 +207,7 @@ class Deployment:
             path = self.lambda_package
         else:
             self.say("Lambda package: building for python3.13 (lambdas/build.py)")
-            work = Path(tempfile.mkdtemp(prefix="nebula-lambda-"))
-            path = lambda_code.package(work / "lambda.zip")
+            path = lambda_code.package(self._work / "lambda.zip")
         key = lambda_code.code_key(path)
         self.say(f"Lambda package: {path} ({path.stat().st_size / 1e6:.1f} MB), key {key}")
         return path, key

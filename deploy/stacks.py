@@ -215,11 +215,16 @@ class Stacks:
         except WaiterError as exc:
             status = (self.describe(name) or {}).get("StackStatus", "gone")
             reason = self._first_failure(name, since=started) or str(exc)
-            outcome = (
-                "CloudFormation rolled the stack back: the previous version keeps running"
-                if "ROLLBACK" in status
-                else f"the stack is {status}"
-            )
+            if kind == "CREATE":
+                outcome = (
+                    f"the stack is {status} and nothing ran from it yet: read its events, "
+                    f"delete it (aws cloudformation delete-stack --stack-name {name}) and "
+                    "deploy again"
+                )
+            elif "ROLLBACK" in status:
+                outcome = "CloudFormation rolled the stack back: the previous version keeps running"
+            else:
+                outcome = f"the stack is {status}"
             raise DeployError(f"stack {name}: {kind.lower()} failed: {reason}; {outcome}") from exc
         self.say(f"  {name}: {kind.lower()} complete in {time.time() - started:.0f} s")
 

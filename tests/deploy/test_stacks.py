@@ -262,3 +262,28 @@ def test_a_stack_that_cannot_take_a_change_set_now_stops_the_deploy_first(
             Stacks(client, say=print).deploy(NAME, template, {})
 
         stubber.assert_no_pending_responses()  # no change set was created
+
+
+def test_a_stack_whose_creation_fails_says_to_delete_it(client: object, template: Path) -> None:
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "describe_stacks", "ValidationError", f"Stack with id {NAME} does not exist"
+        )
+        created(stubber, "CREATE")
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE"))
+        stubber.add_response("describe_change_set", change_set("CREATE_COMPLETE"))
+        stubber.add_response(
+            "execute_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
+        )
+        stubber.add_response("describe_stacks", stack("ROLLBACK_COMPLETE"))  # the waiter
+        stubber.add_response("describe_stacks", stack("ROLLBACK_COMPLETE"))
+        stubber.add_response("describe_stack_events", {"StackEvents": []})
+
+        with pytest.raises(DeployError) as failure:
+            Stacks(client, say=print, poll=1).deploy(NAME, template, {})
+
+        stubber.assert_no_pending_responses()
+    assert str(failure.value).endswith(
+        f"the stack is ROLLBACK_COMPLETE and nothing ran from it yet: read its events, delete "
+        f"it (aws cloudformation delete-stack --stack-name {NAME}) and deploy again"
+    )
