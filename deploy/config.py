@@ -91,7 +91,8 @@ def git_image_tag(*, allow_dirty: bool, root: Path = ROOT) -> str:
 
     A working tree with uncommitted changes would ship code no commit holds, so it
     is refused unless ``allow_dirty``; then the tag says so and is unique
-    (``<sha>-dirty-<UTC timestamp>``), since ECR's tags are immutable.
+    (``<sha>-dirty-<UTC timestamp>``), since ECR's tags are immutable. Untracked files
+    count too (the Dockerfile copies whole folders); ignored ones do not.
     """
 
     def git(*args: str) -> str:
@@ -107,14 +108,17 @@ def git_image_tag(*, allow_dirty: bool, root: Path = ROOT) -> str:
             raise DeployError(
                 f"cannot read the git commit to tag the image ({exc}); pass --image-tag"
             ) from exc
-        return result.stdout.strip()
+        return result.stdout.rstrip()
 
     sha = git("rev-parse", "--short=12", "HEAD")
-    if git("status", "--porcelain", "--untracked-files=no"):
+    changed = git("status", "--porcelain", "--untracked-files=normal").splitlines()
+    if changed:
         if not allow_dirty:
+            paths = ", ".join(line[3:] for line in changed[:3]) + (", ..." if changed[3:] else "")
             raise DeployError(
-                "the working tree has uncommitted changes: commit them, or pass --allow-dirty "
-                "to deploy them under a '-dirty-' tag, or --image-tag to deploy an existing image"
+                f"the working tree has uncommitted changes ({paths}): commit them, or pass "
+                "--allow-dirty to deploy them under a '-dirty-' tag, or --image-tag to deploy "
+                "an existing image"
             )
         from datetime import UTC, datetime
 

@@ -121,9 +121,16 @@ def test_the_default_tag_is_the_commit_and_a_dirty_tree_is_refused(tmp_path: Pat
     assert git_image_tag(allow_dirty=False, root=tmp_path) == sha
 
     (tmp_path / "app.py").write_text("print(2)\n")
-    with pytest.raises(DeployError, match="uncommitted changes"):
+    with pytest.raises(DeployError, match=r"uncommitted changes \(app\.py\)"):
         git_image_tag(allow_dirty=False, root=tmp_path)
     assert git_image_tag(allow_dirty=True, root=tmp_path).startswith(f"{sha}-dirty-")
+
+    _git(tmp_path, "checkout", "app.py")
+    (tmp_path / "new.py").write_text("print(3)\n")  # the image would copy it
+    with pytest.raises(DeployError, match=r"uncommitted changes \(new\.py\)"):
+        git_image_tag(allow_dirty=False, root=tmp_path)
+    (tmp_path / ".gitignore").write_text("new.py\n.gitignore\n")
+    assert git_image_tag(allow_dirty=False, root=tmp_path) == sha
 
 
 def test_an_unreachable_aws_is_one_line_and_exit_1(
