@@ -21,6 +21,7 @@ from deploy.errors import DeployError
 from deploy.templates import read as read_template
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+TEMPLATE_BODY_LIMIT = 51_200  # bytes; a larger template must come from S3 (TemplateURL)
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _FAILED_EVENT = ("CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED")
 
@@ -120,6 +121,12 @@ class Stacks:
             resources = read_template(template).get("Resources") or {}
             self.say(f"  {name}: would be created ({len(resources)} resources, {template.name})")
             return StackResult(name, "planned")
+        body = template.read_text()
+        if len(body.encode()) > TEMPLATE_BODY_LIMIT:
+            raise DeployError(
+                f"template {template} is {len(body.encode())} bytes, over CloudFormation's "
+                f"{TEMPLATE_BODY_LIMIT} for a template sent inline: shorten it or split the stack"
+            )
         kind = "UPDATE" if exists else "CREATE"
         change_set = (
             f"deploy-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
@@ -129,7 +136,7 @@ class Stacks:
                 StackName=name,
                 ChangeSetName=change_set,
                 ChangeSetType=kind,
-                TemplateBody=template.read_text(),
+                TemplateBody=body,
                 Parameters=[
                     {"ParameterKey": key, "ParameterValue": value}
                     for key, value in sorted(parameters.items())

@@ -12,8 +12,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from deploy.config import TEMPLATES
 from deploy.errors import DeployError
-from deploy.stacks import Stacks
+from deploy.stacks import TEMPLATE_BODY_LIMIT, Stacks
 
 pytestmark = pytest.mark.no_dynamodb
 
@@ -287,3 +288,23 @@ def test_a_stack_whose_creation_fails_says_to_delete_it(client: object, template
         f"the stack is ROLLBACK_COMPLETE and nothing ran from it yet: read its events, delete "
         f"it (aws cloudformation delete-stack --stack-name {NAME}) and deploy again"
     )
+
+
+def test_a_template_too_large_to_send_inline_is_refused_before_any_change_set(
+    client: object, template: Path
+) -> None:
+    template.write_text("Resources: {}\n" + "# padding\n" * 6000)
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+
+        with pytest.raises(DeployError, match="over CloudFormation's 51200 for a template"):
+            Stacks(client, say=print).deploy(NAME, template, {})
+
+        stubber.assert_no_pending_responses()
+
+
+def test_every_template_is_small_enough_to_send_inline() -> None:
+    sizes = {t.name: len(t.read_bytes()) for t in TEMPLATES.glob("*.yaml")}
+
+    assert sizes
+    assert {name: size for name, size in sizes.items() if size > TEMPLATE_BODY_LIMIT} == {}
