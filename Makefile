@@ -13,7 +13,7 @@ IAC_INPUTS := $(wildcard ecs/templates/*.yaml ecs/guard/*.guard .github/workflow
 IAC_STAMP := ecs/.build/.checked
 
 .DEFAULT_GOAL := help
-.PHONY: help run test e2e lint format check-deploy container-test bench lambda-package clean iac-tools iac-check
+.PHONY: help run test e2e lint format check-deploy container-test bench lambda-package clean iac-tools iac-check deploy deploy-dry-run
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -63,6 +63,15 @@ check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under prod
 
 lambda-package: $(VENV)/.local-installed  ## the Lambda deployment package for python3.13 (build/lambda.zip)
 	$(PY) -m lambdas.build --output build/lambda.zip
+
+# An operator's command (docs/deploy.md, "The deploy command"): settings from the
+# environment or the command line (make deploy NEBULA_ENVIRONMENT=prod IMAGE_TAG=...),
+# AWS credentials the usual botocore way, never as arguments. Needs podman to build.
+deploy: $(VENV)/.local-installed  ## build, push and roll out this commit to AWS (python -m deploy --help)
+	$(PY) -m deploy $(ARGS)
+
+deploy-dry-run: $(VENV)/.local-installed  ## print what make deploy would change; change nothing
+	$(PY) -m deploy --dry-run $(ARGS)
 
 # Needs root and podman (ecs/install-container-tools.sh); the standard library only, no venv.
 container-test:  ## build the Dockerfile with podman and check the running container

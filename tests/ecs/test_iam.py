@@ -16,6 +16,7 @@ SAM expands them, and fails on:
   allows logs on ``*``).
 """
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -34,6 +35,10 @@ ACTIONS_WITHOUT_RESOURCES = {
     "xray:PutTelemetryRecords": "X-Ray telemetry has no ARN",
     "xray:GetSamplingRules": "read by the X-Ray SDK; no ARN",
     "xray:GetSamplingTargets": "read by the X-Ray SDK; no ARN",
+    # The deploying role's (ecs/deploy-policy.json): the migrate run's task definition.
+    "ecs:DescribeTaskDefinition": "IAM takes no task-definition ARN for it",
+    "ecs:RegisterTaskDefinition": "a revision has no ARN before it exists",
+    "ecs:DeregisterTaskDefinition": "IAM takes no task-definition ARN for it",
 }
 # Wildcard actions allowed anyway, each for a reason.
 WILDCARD_ACTIONS = {
@@ -242,3 +247,19 @@ def test_the_check_flags_over_broad_statements(statement: dict[str, Any], expect
 )
 def test_the_check_accepts_narrow_statements(statement: dict[str, Any]) -> None:
     assert statement_problems(statement) == []
+
+
+def test_the_deploying_roles_policy_is_as_narrow_as_the_templates_roles() -> None:
+    """ecs/deploy-policy.json, for the role that runs make deploy (CI's OIDC role)."""
+    document = json.loads((cfn.ROOT / "ecs" / "deploy-policy.json").read_text())
+    statements = list(_statements(document))
+
+    problems = {
+        statement.get("Sid", "?"): statement_problems(statement) for statement in statements
+    }
+
+    assert statements
+    assert {sid: found for sid, found in problems.items() if found} == {}
+    passed = [s for s in statements if "iam:PassRole" in _as_list(s["Action"])]
+    assert passed
+    assert all("iam:PassedToService" in s["Condition"]["StringEquals"] for s in passed)
