@@ -24,6 +24,6 @@ def job_page_for_owner(
 ) -> tuple[list[Job], str | None]:
     """Return a page of the user's jobs, newest first, and the next page's cursor (or None).
 
-    Raises ``datalayer.jobs.InvalidCursorError`` for a cursor that is not this user's.
+    Raises ``datalayer.cursors.InvalidCursorError`` for a cursor that is not this user's.
     """
     return jobs_for_owner(owner_id=str(user.pk), limit=limit, cursor=cursor)

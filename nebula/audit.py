@@ -19,9 +19,8 @@ from django.utils import timezone
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from datalayer.cursors import decode_cursor, encode_cursor
 from datalayer.models import NebulaModel
-
-from .cursors import decode_cursor, encode_cursor
 
 # Every entry is in one partition of the by-time index: the admin writes a few
 # entries a minute, far below what one partition takes (1,000 writes/s).
@@ -179,9 +178,13 @@ def audit_list(
         index, hash_name, hash_value = AuditEntry.by_actor, "actor_id", actor_id
     else:
         index, hash_name, hash_value = AuditEntry.by_time, "feed", FEED
+    # A cursor pages the list it was made for only (the filters are its scope).
+    scope = f"audit:{hash_name}:{hash_value}:{actor_id if entity and actor_id else ''}"
     start = None
     if cursor:
-        values = decode_cursor(cursor, fields={"id": lambda v: bool(_ENTRY_ID_RE.fullmatch(v))})
+        values = decode_cursor(
+            cursor, scope=scope, fields={"id": lambda v: bool(_ENTRY_ID_RE.fullmatch(v))}
+        )
         start = {"id": {"S": values["id"]}, hash_name: {"S": hash_value}}
     results = index.query(
         hash_value,
@@ -194,5 +197,6 @@ def audit_list(
     entries = [AuditEntry.from_raw_data(item) for item in page.get("Items", [])]
     last = results.page_iter.last_evaluated_key
     return AuditPage(
-        entries=entries, next_cursor=encode_cursor({"id": last["id"]["S"]}) if last else None
+        entries=entries,
+        next_cursor=encode_cursor({"id": last["id"]["S"]}, scope=scope) if last else None,
     )
