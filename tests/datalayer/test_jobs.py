@@ -26,6 +26,7 @@ from datalayer.jobs import (
     job_retry,
     job_succeed,
     job_sweep,
+    jobs_by_status,
     jobs_for_owner,
     jobs_past_deadline,
 )
@@ -412,6 +413,37 @@ def test_a_signed_cursor_with_a_malformed_position_is_refused(values) -> None:
 
     with pytest.raises(InvalidCursorError):
         jobs_for_owner(owner_id=OWNER, limit=1, cursor=cursor)
+
+
+def test_failed_and_never_started_jobs_are_listed_by_status_until_retried() -> None:
+    failed = _in_state(JobStatus.FAILED, "f")
+    never = _in_state(JobStatus.COULD_NOT_START, "c")
+    _in_state(JobStatus.SUCCEEDED, "s")
+    queued = _new("q")
+
+    assert [j.id for j in jobs_by_status(status=JobStatus.FAILED)[0]] == [failed.id]
+    assert [j.id for j in jobs_by_status(status=JobStatus.COULD_NOT_START)[0]] == [never.id]
+    assert [j.id for j in jobs_by_status(status=JobStatus.QUEUED)[0]] == [queued.id]
+    assert _stored(failed.id)["failure_status"] == {"S": "failed"}
+
+    job_retry(job_id=failed.id)
+
+    assert "failure_status" not in _stored(failed.id)
+    assert jobs_by_status(status=JobStatus.FAILED)[0] == []
+    assert {j.id for j in jobs_by_status(status=JobStatus.QUEUED)[0]} == {queued.id, failed.id}
+
+
+def test_the_sweep_lists_what_it_failed_as_failed() -> None:
+    job = _new("late", run_seconds=1)
+
+    job_sweep(now=datetime.now(UTC) + timedelta(seconds=5))
+
+    assert [j.id for j in jobs_by_status(status=JobStatus.FAILED)[0]] == [job.id]
+
+
+def test_succeeded_jobs_are_not_listed_by_status() -> None:
+    with pytest.raises(ValueError, match="per owner"):
+        jobs_by_status(status=JobStatus.SUCCEEDED)
 
 
 @pytest.fixture
