@@ -153,6 +153,7 @@ admin.site.register_section(
         description="Messages sent through the contact form, new and handled: read them, "
         "reply by mail, mark them handled; see whether their mails went out.",
         index_url_name="admin:contact_messages",
+        entity_urls={services.ENTITY_TYPE: "admin:contact_message"},
         urls=[
             path("messages/", admin.site.view(message_list), name="contact_messages"),
             path(
