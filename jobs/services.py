@@ -95,7 +95,7 @@ def job_admin_retry(*, actor: Any, job: Job) -> Job:
         action="job.retry",
         entity_type="job",
         entity_id=job.id,
-        entity_label=f"{job.kind} job of user {job.owner_id}",
+        entity_label=f"{job.kind}, owner {job.owner_id[:8]}",
         before={"status": str(job.status), "error": job.error or ""},
         after={"status": str(retried.status), "error": retried.error or ""},
     )
