@@ -129,7 +129,11 @@ def test_sweepjobs_audits_a_run_that_failed_jobs(monkeypatch) -> None:
     assert "Failed 1 job past" in _run("sweepjobs")
 
     [entry] = _entries(actor_id=OPERATOR)
-    assert (entry.action, entry.after, entry.source_name) == ("job.sweep", {"failed": 1}, "command")
+    assert (entry.action, entry.after, entry.source_name) == (
+        "job_sweep.run",
+        {"failed": 1},
+        "command",
+    )
 
 
 def test_the_audit_log_filters_by_an_operator(user, make_user) -> None:

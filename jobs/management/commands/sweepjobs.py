@@ -2,7 +2,7 @@
 
 The scheduled sweep function does the same every few minutes; this is for operators
 (after an outage, or where the schedule is not deployed). Safe to run at any time. A
-run that failed any job writes one audit entry ("job.sweep", how many) as the operator.
+run that failed any job writes one audit entry ("job_sweep.run", how many) as the operator.
 """
 
 from typing import Any
@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 audit_record(
                     actor_id=operator,
                     actor_label=operator,
-                    action="job.sweep",
+                    action="job_sweep.run",
                     entity_type="job_sweep",
                     entity_id="past-deadline",
                     entity_label="queued and running jobs past their deadline",
