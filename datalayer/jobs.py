@@ -19,7 +19,9 @@ start from; DynamoDB refuses any other move atomically, and the caller gets
 A job carries a deadline (``now + run_seconds``, set on create, on start and on
 retry); a queued or running job past it is failed by :func:`job_sweep`. Only queued
 and running jobs are in the ``by-status`` index (a sparse index: the final states
-remove its key), so the sweep queries a small index and never scans the table.
+remove its key), so the sweep queries a small index and never scans the table. Failed and
+never-started jobs are in a second sparse index, ``by-failure`` (set by those final states,
+removed by a retry), for the admin's lists (:func:`jobs_by_status`).
 
 Every successful move (and every new job) also moves one count between the
 ``jobs#<status>`` counters (:mod:`datalayer.counters`, best effort), whether the site
