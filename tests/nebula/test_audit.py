@@ -210,3 +210,14 @@ def test_the_index_shows_my_recent_actions_from_the_log(root) -> None:
     assert "Recent actions" in index
     assert "gus@example.com" in index
     assert "hal@example.com" not in index  # someone else's
+
+
+@pytest.mark.no_dynamodb
+def test_the_site_signs_page_cursors_with_a_key_derived_from_secret_key(settings) -> None:
+    from django.utils.crypto import salted_hmac
+
+    from datalayer import cursors
+
+    expected = salted_hmac("nebula.cursors", "", secret=settings.SECRET_KEY, algorithm="sha256")
+    assert cursors._keys[0] == expected.digest()
+    assert b"" not in cursors._keys
