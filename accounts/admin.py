@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from datalayer.cursors import InvalidCursorError
 from nebula.admin import AdminSection
-from nebula.cursors import InvalidCursorError
 from nebula.validators import validate_one_line_text
 
 from . import emails, selectors, services

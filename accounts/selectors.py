@@ -1,7 +1,5 @@
 """Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
 
-import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,9 +8,9 @@ from typing import Any
 from django.utils import timezone
 from pynamodb.expressions.condition import Condition
 
+from datalayer import cursors
+from datalayer.cursors import decode_cursor, encode_cursor
 from datalayer.models import connection
-from nebula import cursors
-from nebula.cursors import decode_cursor, encode_cursor
 from nebula.email_addresses import InvalidEmailError, email_key
 
 from . import session_keys
@@ -161,8 +159,8 @@ def user_find(*, identifier: str) -> User | None:
     return user_get_by_email(email=identifier)
 
 
-class InvalidCursorError(cursors.InvalidCursorError):
-    """The cursor was not made by :func:`user_list`."""
+# What a cursor not made by user_list or user_page raises (callers catch it from here).
+InvalidCursorError = cursors.InvalidCursorError
 
 
 @dataclass(frozen=True)
@@ -177,28 +175,18 @@ class UserPage:
 USER_SCAN_PAGE_SIZE = 100
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
+# The users table's pages, in the admin and on the command line: one cursor format.
+_USERS_SCOPE = "users:scan"
+
+
+def _start_key(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
         return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+    return {"id": {"S": decode_cursor(cursor, scope=_USERS_SCOPE, fields={"id": is_user_id})["id"]}}
 
 
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (ValueError, UnicodeError) as exc:
-        raise InvalidCursorError(cursor) from exc
-    # The users table's key is its id: anything else did not come from user_list.
-    if not (
-        isinstance(key, dict)
-        and set(key) == {"id"}
-        and isinstance(key["id"], dict)
-        and set(key["id"]) == {"S"}
-        and isinstance(key["id"]["S"], str)
-        and is_user_id(key["id"]["S"])
-    ):
-        raise InvalidCursorError(cursor)
-    return key
+def _cursor(key: dict[str, Any] | None) -> str | None:
+    return encode_cursor({"id": key["id"]["S"]}, scope=_USERS_SCOPE) if key else None
 
 
 def user_list(
@@ -225,11 +213,11 @@ def user_list(
     results = User.scan(
         condition,
         limit=limit,
-        last_evaluated_key=_decode_cursor(cursor) if cursor else None,
+        last_evaluated_key=_start_key(cursor),
         page_size=USER_SCAN_PAGE_SIZE,
     )
     users = list(results)
-    return UserPage(users=users, cursor=_encode_cursor(results.last_evaluated_key))
+    return UserPage(users=users, cursor=_cursor(results.last_evaluated_key))
 
 
 @dataclass(frozen=True)
@@ -267,14 +255,11 @@ def user_page(*, cursor: str | None, limit: int, filters: UserFilters) -> UserPa
     of the table is left. Users come in the table's order (by hash of the id).
     Raises ``InvalidCursorError`` for a cursor this site did not make.
     """
-    start = None
-    if cursor:
-        start = {"id": {"S": decode_cursor(cursor, fields={"id": is_user_id})["id"]}}
-    results = User.scan(filters.condition(), page_size=limit, last_evaluated_key=start)
+    results = User.scan(filters.condition(), page_size=limit, last_evaluated_key=_start_key(cursor))
     page = next(results.page_iter, {})
     users = [User.from_raw_data(item) for item in page.get("Items", [])]
     last = results.page_iter.last_evaluated_key
-    return UserPage(users=users, cursor=encode_cursor({"id": last["id"]["S"]}) if last else None)
+    return UserPage(users=users, cursor=_cursor(last))
 
 
 def second_factor_get(*, user_id: str) -> SecondFactor | None:

@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from datalayer.counters import SESSIONS, SIGNUPS, counter_add_daily, counter_add_hourly
 from datalayer.models import connection
-from nebula.audit import AuditEntry, audit_entry, audit_record
+from nebula.audit import SOURCE_COMMAND, AuditEntry, audit_entry, audit_record
 from nebula.email_addresses import canonical_email
 from nebula.validators import validate_one_line_text
 
@@ -502,8 +502,25 @@ def user_admin_delete(*, actor: User, user: User) -> list[str]:
         raise
 
 
-# Who the command-line services log as acting (the admin's own services audit the actor).
-_OPERATOR = "an operator (manage.py)"
+# The command-line services take the operator (``nebula.audit.operator_id()``,
+# "operator:<login name>"), log what they did, and audit it with source "command".
+
+
+def operator_audit(
+    *, operator: str, action: str, user: User, before: dict, after: dict
+) -> AuditEntry:
+    """Record an operator's ``manage.py`` action on ``user`` in the audit log (``PutItem``)."""
+    return audit_record(
+        actor_id=operator,
+        actor_label=operator,
+        action=action,
+        entity_type="user",
+        entity_id=user.id,
+        entity_label=user.email,
+        before=before,
+        after=after,
+        source=SOURCE_COMMAND,
+    )
 
 
 @dataclass(frozen=True)
@@ -514,13 +531,15 @@ class ActiveChange:
     sessions_ended: int
 
 
-def user_set_active(*, user: User, active: bool) -> ActiveChange:
+def user_set_active(*, operator: str, user: User, active: bool) -> ActiveChange:
     """Activate or deactivate ``user`` for an operator; deactivating ends their sessions at once.
 
     An operator on the command line may act on any account (the admin's path,
-    with its refusals and audit entries, is :func:`user_admin_set_active`). Asking
-    for the state the user is already in writes nothing (deactivating still ends
-    any session left): safe to run twice. Raises ``UserGoneError`` if the user
+    with its refusals, is :func:`user_admin_set_active`). Asking for the state
+    the user is already in writes nothing (deactivating still ends any session
+    left): safe to run twice. A change is audited ("user.deactivate" /
+    "user.reactivate"; sessions ended by a repeated deactivation as
+    "user.end_sessions") right after it. Raises ``UserGoneError`` if the user
     was deleted meanwhile.
     """
     changed = user.is_active != active
@@ -531,29 +550,55 @@ def user_set_active(*, user: User, active: bool) -> ActiveChange:
         if user.version is not None:
             user.version += 1
     ended = 0 if active else session_end_all(user_id=user.id)
+    if changed:
+        operator_audit(
+            operator=operator,
+            action="user.reactivate" if active else "user.deactivate",
+            user=user,
+            before={"is_active": not active},
+            after={"is_active": active},
+        )
+    elif ended:
+        operator_audit(
+            operator=operator,
+            action="user.end_sessions",
+            user=user,
+            before={"sessions": ended},
+            after={"sessions": 0},
+        )
     state = "active" if active else "inactive"
     logger.info(
-        "user %s %s by %s; %d sessions ended",
+        "user %s %s by %s (manage.py); %d sessions ended",
         user.id,
         f"made {state}" if changed else f"already {state}, asked again",
-        _OPERATOR,
+        operator,
         ended,
     )
     return ActiveChange(changed=changed, sessions_ended=ended)
 
 
-def user_end_sessions(*, user: User) -> int:
+def user_end_sessions(*, operator: str, user: User) -> int:
     """End every session of ``user`` for an operator; return how many ended.
 
-    The admin's path, with its refusals and audit entry, is :func:`user_admin_end_sessions`.
+    Audited ("user.end_sessions", how many → 0) when any ended. The admin's path,
+    with its refusals, is :func:`user_admin_end_sessions`.
     """
     ended = session_end_all(user_id=user.id)
-    logger.info("%s ended %d sessions of user %s", _OPERATOR, ended, user.id)
+    if ended:
+        operator_audit(
+            operator=operator,
+            action="user.end_sessions",
+            user=user,
+            before={"sessions": ended},
+            after={"sessions": 0},
+        )
+    logger.info("%s (manage.py) ended %d sessions of user %s", operator, ended, user.id)
     return ended
 
 
 def user_import(
     *,
+    operator: str,
     email: str,
     display_name: str = "",
     is_active: bool = True,
@@ -564,7 +609,8 @@ def user_import(
     """Create a user for an operator's import (``manage.py importusers``).
 
     The account gets an unusable password: its owner sets one with "Forgot your
-    password?" (the reset mail goes to the imported address). Raises
+    password?" (the reset mail goes to the imported address). Audited
+    ("user.import", the account's address and flags) right after. Raises
     ``EmailTakenError`` when the address is in use, as :func:`user_create` does.
     """
     user = user_create(
@@ -576,7 +622,15 @@ def user_import(
         is_superuser=is_superuser,
         email_verified=email_verified,
     )
-    logger.info("user %s imported by %s", user.id, _OPERATOR)
+    fields = ("email", "display_name", "is_active", "email_verified", "is_staff", "is_superuser")
+    operator_audit(
+        operator=operator,
+        action="user.import",
+        user=user,
+        before={},
+        after={name: getattr(user, name) for name in fields},
+    )
+    logger.info("user %s imported by %s (manage.py)", user.id, operator)
     return user
 
 
@@ -701,17 +755,31 @@ def session_delete_expired() -> int:
     return count
 
 
-def session_end_everyone() -> int:
+def session_end_everyone(*, operator: str) -> int:
     """End every session there is, signed in or not; return how many ended.
 
-    A Scan: for the operator's ``manage.py users endsessions --all``, never a request.
+    A Scan: for the operator's ``manage.py users endsessions --all``, never a
+    request. Audited ("session.end_all" on the entity ``session:all``, how many
+    → 0) when any ended.
     """
     count = 0
     with Session.batch_write() as batch:
         for session in Session.scan(page_size=100):
             batch.delete(session)
             count += 1
-    logger.info("%s ended every session: %d", _OPERATOR, count)
+    if count:
+        audit_record(
+            actor_id=operator,
+            actor_label=operator,
+            action="session.end_all",
+            entity_type="session",
+            entity_id="all",
+            entity_label="every session",
+            before={"sessions": count},
+            after={"sessions": 0},
+            source=SOURCE_COMMAND,
+        )
+    logger.info("%s (manage.py) ended every session: %d", operator, count)
     return count
 
 

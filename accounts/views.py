@@ -419,12 +419,32 @@ def _second_factor_url(name: str, next_url: str) -> str:
 @never_cache
 @_staff_only
 def second_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Set up the second factor: "Start set-up" (POST) makes the secret, a code turns it on.
+
+    A GET reads and never writes: until the person presses "Start set-up" the page
+    only explains; after it, it shows the same pending secret on every reload.
+    """
     next_url = _safe_next(request)
-    try:
-        factor = services.second_factor_begin(user=request.user)
-    except services.SecondFactorStateError:
+    here = _second_factor_url("accounts:second_factor_setup", next_url)
+    factor = selectors.second_factor_get(user_id=request.user.id)
+    if factor is not None and factor.confirmed:
         # Set up already: replacing it takes a superuser's reset.
         return redirect(_second_factor_url("accounts:second_factor_verify", next_url))
+    if request.method == "POST" and "start" in request.POST:
+        try:
+            services.second_factor_begin(user=request.user)
+        except services.SecondFactorStateError:
+            return redirect(_second_factor_url("accounts:second_factor_verify", next_url))
+        return redirect(here)  # POST, redirect, GET: a reload starts nothing again
+    if factor is None:
+        # Not started (or reset meanwhile): the page offers "Start set-up".
+        status = 400 if request.method == "POST" else 200
+        return render(
+            request,
+            "accounts/second_factor_setup.html",
+            {"next": next_url, "started": False},
+            status=status,
+        )
     form = forms.SecondFactorSetupForm(request.POST or None)
     if request.method == "POST":
         codes = None
@@ -452,6 +472,7 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "next": next_url,
+        "started": True,
         "qr": otp.qr_svg_data_uri(otp.provisioning_uri(secret, account=request.user.email)),
         "secret": otp.grouped(secret),
     }

@@ -1,8 +1,9 @@
 """Contact messages in the admin: list by status, read, mark handled, reply by mail.
 
 Lists come from the ``by-status`` index a page at a time, the next page named
-by an opaque cursor (DynamoDB's ``LastEvaluatedKey``, signed): no page reads
-the whole table. Registered with ``NebulaAdminSite``; every view is staff only.
+by an opaque cursor (``datalayer.cursors``: the last message's keys, signed): no
+page reads the whole table. Mark handled and reply are audited (``nebula.audit``).
+Registered with ``NebulaAdminSite``; every view is staff only.
 """
 
 import logging
@@ -10,7 +11,6 @@ import re
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -37,12 +37,15 @@ def message_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", STATUS_NEW)
     if status not in STATUSES:
         status = STATUS_NEW
+    cursor = request.GET.get("cursor") or None
+    error = None
     try:
-        page = selectors.message_list_by_status(
-            status=status, cursor=request.GET.get("cursor") or None
-        )
-    except selectors.InvalidCursorError as exc:
-        raise SuspiciousOperation("contact admin: a page cursor this site did not make") from exc
+        page = selectors.message_list_by_status(status=status, cursor=cursor)
+    except selectors.InvalidCursorError:
+        # An edited, cut or other list's link: say so and show the first page.
+        error = "That page link is not valid. Here is the first page."
+        cursor = None
+        page = selectors.message_list_by_status(status=status)
     next_url = None
     if page.next_cursor:
         query = urlencode({"status": status, "cursor": page.next_cursor})
@@ -57,11 +60,11 @@ def message_list(request: HttpRequest) -> HttpResponse:
             statuses=STATUSES,
             page=page,
             next_url=next_url,
-            first_url=f"{reverse('admin:contact_messages')}?status={status}"
-            if request.GET.get("cursor")
-            else None,
+            first_url=f"{reverse('admin:contact_messages')}?status={status}" if cursor else None,
             reference=emails.reference,
+            error=error,
         ),
+        status=400 if error else 200,
     )
 
 
@@ -150,6 +153,7 @@ admin.site.register_section(
         description="Messages sent through the contact form, new and handled: read them, "
         "reply by mail, mark them handled; see whether their mails went out.",
         index_url_name="admin:contact_messages",
+        entity_urls={services.ENTITY_TYPE: "admin:contact_message"},
         urls=[
             path("messages/", admin.site.view(message_list), name="contact_messages"),
             path(

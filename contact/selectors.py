@@ -1,18 +1,19 @@
 """Reads of contact messages. Each access pattern has one function (docs/data-model.md)."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core import signing
+from datalayer import cursors
+from datalayer.cursors import decode_cursor, encode_cursor
 
 from .models import STATUSES, ContactMessage
 
 PAGE_SIZE = 25
-_CURSOR_SALT = "contact.selectors.cursor"
+_ID_RE = re.compile(r"[0-9a-f]{32}")
 
-
-class InvalidCursorError(ValueError):
-    """A page cursor that this site did not make (or for another status)."""
+# What a cursor not made for the list raises (callers catch it from here).
+InvalidCursorError = cursors.InvalidCursorError
 
 
 @dataclass(frozen=True)
@@ -31,28 +32,36 @@ def message_get(*, message_id: str) -> ContactMessage | None:
         return None
 
 
-def _start_key(message: ContactMessage) -> dict[str, Any]:
-    # The index's LastEvaluatedKey: the table's key and the index's keys.
-    return {
-        "id": {"S": message.id},
-        "status": {"S": message.status},
-        "created": {"S": ContactMessage.created.serialize(message.created)},
-    }
-
-
-def _encode_cursor(status: str, key: dict[str, Any]) -> str:
-    # Signed: the admin cannot be handed a crafted ExclusiveStartKey.
-    return signing.dumps({"status": status, "key": key}, salt=_CURSOR_SALT, compress=True)
-
-
-def _decode_cursor(status: str, cursor: str) -> dict[str, Any]:
+def _is_created(value: str) -> bool:
     try:
-        data = signing.loads(cursor, salt=_CURSOR_SALT)
-    except signing.BadSignature as exc:
-        raise InvalidCursorError("not a page cursor") from exc
-    if not isinstance(data, dict) or data.get("status") != status:
-        raise InvalidCursorError("a cursor for another list")
-    return data["key"]
+        ContactMessage.created.deserialize(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_message_id(value: str) -> bool:
+    return _ID_RE.fullmatch(value) is not None
+
+
+def _encode_cursor(status: str, message: ContactMessage) -> str:
+    created = ContactMessage.created.serialize(message.created)
+    return encode_cursor({"created": created, "id": message.id}, scope=f"contact:{status}")
+
+
+def _start_key(status: str, cursor: str) -> dict[str, Any]:
+    # The index's LastEvaluatedKey: the table's key and the index's keys; the status,
+    # the partition, always comes from the caller, and the cursor is for that list only.
+    values = decode_cursor(
+        cursor,
+        scope=f"contact:{status}",
+        fields={"created": _is_created, "id": _is_message_id},
+    )
+    return {
+        "id": {"S": values["id"]},
+        "status": {"S": status},
+        "created": {"S": values["created"]},
+    }
 
 
 def message_list_by_status(
@@ -60,12 +69,13 @@ def message_list_by_status(
 ) -> MessagePage:
     """Return one page of messages with this status, newest first (GSI ``by-status``).
 
-    ``cursor`` is the opaque ``next_cursor`` of the page before. One item more
+    ``cursor`` is the opaque ``next_cursor`` of the page before; one made for
+    another status, edited or cut raises ``InvalidCursorError``. One item more
     than a page is read, so a full last page has no "next" leading nowhere.
     """
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    start = _decode_cursor(status, cursor) if cursor else None
+    start = _start_key(status, cursor) if cursor else None
     results = ContactMessage.by_status.query(
         status,
         scan_index_forward=False,
@@ -76,4 +86,4 @@ def message_list_by_status(
     if len(messages) <= page_size:
         return MessagePage(messages=messages, next_cursor=None)
     page = messages[:page_size]
-    return MessagePage(messages=page, next_cursor=_encode_cursor(status, _start_key(page[-1])))
+    return MessagePage(messages=page, next_cursor=_encode_cursor(status, page[-1]))

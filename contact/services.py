@@ -12,9 +12,12 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from datalayer.counters import CONTACT_MESSAGES, counter_move
+from datalayer.models import connection
+from nebula.audit import AuditEntry, audit_entry, audit_record
 from nebula.email_addresses import canonical_email
 from nebula.mail import Delivery
 from nebula.validators import validate_one_line_text
@@ -35,6 +38,9 @@ from .models import (
 from .selectors import message_get
 
 logger = logging.getLogger(__name__)
+
+# How the audit log names a contact message (nebula.audit; its admin page: contact.admin).
+ENTITY_TYPE = "contact_message"
 
 
 class MessageGoneError(Exception):
@@ -101,23 +107,44 @@ def message_record_mail(*, message_id: str, which: str, delivery: Delivery) -> N
         logger.warning("contact message %s is gone; its %s mail not recorded", message_id, which)
 
 
+def _label(message_id: str) -> str:
+    # The reference the sender was told (contact.emails.reference): the message may go.
+    return f"message {message_id[:8]}"
+
+
 def message_mark_handled(*, message_id: str, actor_id: str, actor_email: str) -> bool:
     """Mark a new message handled by the actor; False if it was handled already.
 
-    Raises ``MessageGoneError`` if there is no such message.
+    The change and its audit entry ("contact_message.handle", status new →
+    handled) are one transaction: both or neither. Raises ``MessageGoneError`` if
+    there is no such message.
     """
+    entry = audit_entry(
+        actor_id=actor_id,
+        actor_label=actor_email,
+        action="contact_message.handle",
+        entity_type=ENTITY_TYPE,
+        entity_id=message_id,
+        entity_label=_label(message_id),
+        before={"status": STATUS_NEW},
+        after={"status": STATUS_HANDLED, "handled_by": actor_email},
+    )
     try:
-        ContactMessage(message_id).update(
-            actions=[
-                ContactMessage.status.set(STATUS_HANDLED),
-                ContactMessage.handled_by.set(actor_id),
-                ContactMessage.handled_by_email.set(actor_email),
-                ContactMessage.handled_at.set(timezone.now()),
-            ],
-            condition=ContactMessage.id.exists() & (ContactMessage.status == STATUS_NEW),
-        )
-    except UpdateError as exc:
-        if not _condition_failed(exc):
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(
+                ContactMessage(message_id),
+                actions=[
+                    ContactMessage.status.set(STATUS_HANDLED),
+                    ContactMessage.handled_by.set(actor_id),
+                    ContactMessage.handled_by_email.set(actor_email),
+                    ContactMessage.handled_at.set(entry.at),
+                ],
+                condition=ContactMessage.id.exists() & (ContactMessage.status == STATUS_NEW),
+            )
+            transaction.save(entry, condition=AuditEntry.id.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+        if "ConditionalCheckFailed" not in reasons:
             raise
         if message_get(message_id=message_id) is None:
             raise MessageGoneError(message_id) from exc
@@ -131,7 +158,10 @@ def message_add_reply(
 ) -> int:
     """Record a reply on the message (its mail pending) before it is sent; return its index.
 
-    Raises ``MessageGoneError`` if there is no such message.
+    The audit entry ("contact_message.reply": the number of replies, the address
+    and subject) follows the append at once: the append must return the reply's
+    index (``ALL_NEW``), which a transaction cannot. Raises ``MessageGoneError``
+    if there is no such message.
     """
     subject = subject.strip()
     _check_length(subject, SUBJECT_MAX_LENGTH, "subject")
@@ -151,7 +181,18 @@ def message_add_reply(
         if _condition_failed(exc):
             raise MessageGoneError(message_id) from exc
         raise
-    return len(item.replies) - 1
+    index = len(item.replies) - 1
+    audit_record(
+        actor_id=actor_id,
+        actor_label=actor_email,
+        action="contact_message.reply",
+        entity_type=ENTITY_TYPE,
+        entity_id=message_id,
+        entity_label=_label(message_id),
+        before={"replies": index},
+        after={"replies": index + 1, "reply_to": item.email, "reply_subject": subject},
+    )
+    return index
 
 
 def reply_record_mail(*, message_id: str, index: int, delivery: Delivery) -> None:

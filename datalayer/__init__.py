@@ -5,7 +5,8 @@
 - :mod:`datalayer.calls`: per-request (or per-invocation) call counting and fail-fast;
 - :mod:`datalayer.errors`: what "DynamoDB is unavailable" means;
 - :mod:`datalayer.tables`: create, update and check the registered tables;
-- :mod:`datalayer.jobs`: the job record and its state transitions.
+- :mod:`datalayer.jobs`: the job record and its state transitions;
+- :mod:`datalayer.cursors`: the one opaque, signed page-cursor format.
 
 Django-only parts (the cache backend) stay in ``nebula.dynamo``.
 """

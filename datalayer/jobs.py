@@ -19,15 +19,15 @@ start from; DynamoDB refuses any other move atomically, and the caller gets
 A job carries a deadline (``now + run_seconds``, set on create, on start and on
 retry); a queued or running job past it is failed by :func:`job_sweep`. Only queued
 and running jobs are in the ``by-status`` index (a sparse index: the final states
-remove its key), so the sweep queries a small index and never scans the table.
+remove its key), so the sweep queries a small index and never scans the table. Failed and
+never-started jobs are in a second sparse index, ``by-failure`` (set by those final states,
+removed by a retry), for the admin's lists (:func:`jobs_by_status`).
 
 Every successful move (and every new job) also moves one count between the
 ``jobs#<status>`` counters (:mod:`datalayer.counters`, best effort), whether the site
 or a Lambda function made it: the admin's dashboard shows jobs by status without a scan.
 """
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -51,6 +51,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from .counters import JOBS, counter_move
+from .cursors import decode_cursor, encode_cursor
 from .errors import is_condition_failed
 from .models import NebulaModel
 
@@ -106,13 +107,6 @@ class IllegalTransitionError(Exception):
         super().__init__(f"job {job_id} cannot move to {wanted}: {found}")
 
 
-class InvalidCursorError(ValueError):
-    """A page cursor that this module did not make for this owner (edited, cut, or stale)."""
-
-    def __init__(self) -> None:
-        super().__init__("This page link is not valid any more; start again from the first page.")
-
-
 class _EnumAttribute(UnicodeAttribute):
     """A string attribute that reads back as a member of its ``StrEnum``."""
 
@@ -163,6 +157,17 @@ class LiveJobsByDeadline(GlobalSecondaryIndex["Job"]):
     deadline = _EpochAttribute(range_key=True)
 
 
+class FailedJobsByTime(GlobalSecondaryIndex["Job"]):
+    """Failed and never-started jobs only (sparse), by when they stopped: the admin's lists."""
+
+    class Meta:
+        index_name = "by-failure"
+        projection = AllProjection()
+
+    failure_status = _EnumAttribute(JobStatus, hash_key=True)
+    finished = UTCDateTimeAttribute(range_key=True)
+
+
 class Job(NebulaModel):
     """One background job: who started it, what it does, where it is, and its result."""
 
@@ -175,6 +180,8 @@ class Job(NebulaModel):
     status = _EnumAttribute(JobStatus)
     # The status again while queued or running, absent once finished: the by-status key.
     live_status = _EnumAttribute(JobStatus, null=True)
+    # The status again while failed or could_not_start, absent otherwise: the by-failure key.
+    failure_status = _EnumAttribute(JobStatus, null=True)
     # The status the last move started from (what the dashboard's count moves from).
     previous_status = _EnumAttribute(JobStatus, null=True)
     progress = NumberAttribute(default=0)
@@ -195,6 +202,7 @@ class Job(NebulaModel):
 
     by_owner = JobsByOwner()
     by_status = LiveJobsByDeadline()
+    by_failure = FailedJobsByTime()
 
     @property
     def is_finished(self) -> bool:
@@ -287,34 +295,42 @@ def job_get(*, job_id: str) -> Job | None:
         return None
 
 
-# Page cursors: "<base64url JSON [created, id]>.<check>". The query's hash key is always
-# the owner the caller names, so a cursor can only move within that owner's own jobs;
-# it is still validated field by field, and the check (bound to the owner) refuses
-# edited, cut, or other people's cursors with a clear error instead of a DynamoDB one.
-def _cursor_check(owner_id: str, payload: str) -> str:
-    return hashlib.sha256(f"jobs-cursor\n{owner_id}\n{payload}".encode()).hexdigest()[:16]
-
-
-def _encode_cursor(owner_id: str, job: Job) -> str:
-    created = Job.created.serialize(job.created)
-    raw = json.dumps([created, job.id], separators=(",", ":")).encode()
-    payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return f"{payload}.{_cursor_check(owner_id, payload)}"
-
-
-def _decode_cursor(owner_id: str, cursor: str) -> dict[str, dict[str, str]]:
-    payload, _, check = cursor.partition(".")
-    if not payload or check != _cursor_check(owner_id, payload):
-        raise InvalidCursorError
+# Page cursors (datalayer.cursors): the last job's index keys, scoped to the list. The
+# query's hash key always comes from the caller's arguments, never from the cursor, so
+# a cursor can only move within the list the caller was allowed to read.
+def _is_index_time(value: str) -> bool:
     try:
-        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        created, job_id = json.loads(raw)
-        Job.created.deserialize(created)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise InvalidCursorError from exc
-    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
-        raise InvalidCursorError
-    return {"id": {"S": job_id}, "owner_id": {"S": owner_id}, "created": {"S": created}}
+        Job.created.deserialize(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_job_id(value: str) -> bool:
+    return _JOB_ID.fullmatch(value) is not None
+
+
+def _owner_scope(owner_id: str) -> str:
+    return f"jobs:owner:{owner_id}"
+
+
+def _encode_owner_cursor(owner_id: str, job: Job) -> str:
+    return encode_cursor(
+        {"created": Job.created.serialize(job.created), "id": job.id}, scope=_owner_scope(owner_id)
+    )
+
+
+def _decode_owner_cursor(owner_id: str, cursor: str) -> dict[str, dict[str, str]]:
+    values = decode_cursor(
+        cursor,
+        scope=_owner_scope(owner_id),
+        fields={"created": _is_index_time, "id": _is_job_id},
+    )
+    return {
+        "id": {"S": values["id"]},
+        "owner_id": {"S": owner_id},
+        "created": {"S": values["created"]},
+    }
 
 
 def jobs_for_owner(
@@ -322,12 +338,12 @@ def jobs_for_owner(
 ) -> tuple[list[Job], str | None]:
     """Return a page of the owner's jobs, newest first, and the next page's cursor (or None).
 
-    Raises :class:`InvalidCursorError` for a cursor not made by this function for this
+    Raises ``datalayer.cursors.InvalidCursorError`` for a cursor not made by this function for this
     owner. Reads the by-owner index, so a job created a moment ago may show a moment later.
     """
     if not 0 < limit <= PAGE_MAX:
         raise ValueError(f"limit must be 1 to {PAGE_MAX}")
-    start = _decode_cursor(owner_id, cursor) if cursor else None
+    start = _decode_owner_cursor(owner_id, cursor) if cursor else None
     # One more than asked: a next cursor only when a next page has something on it.
     found = list(
         Job.by_owner.query(
@@ -336,7 +352,61 @@ def jobs_for_owner(
     )
     page = found[:limit]
     more = len(found) > limit
-    return page, (_encode_cursor(owner_id, page[-1]) if more else None)
+    return page, (_encode_owner_cursor(owner_id, page[-1]) if more else None)
+
+
+# The statuses an index lists (succeeded jobs are listed per owner only, by-owner).
+LISTED_STATUSES = (*LIVE_STATUSES, JobStatus.FAILED, JobStatus.COULD_NOT_START)
+
+
+def _is_epoch(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 12
+
+
+def jobs_by_status(
+    *, status: JobStatus, limit: int = 20, cursor: str | None = None
+) -> tuple[list[Job], str | None]:
+    """Return a page of the jobs in ``status`` and the next page's cursor (or None).
+
+    Queued and running jobs come from the sparse ``by-status`` index, soonest
+    deadline first (the ones about to be swept on top); failed and never-started
+    ones from the sparse ``by-failure`` index, the latest to stop first. Succeeded
+    jobs are in neither (they would grow without end): list them per owner
+    (:func:`jobs_for_owner`). One Query per page, never a Scan. Raises ``ValueError``
+    for ``succeeded`` and ``datalayer.cursors.InvalidCursorError`` for a cursor not made for
+    this status.
+    """
+    status = JobStatus(status)
+    if status not in LISTED_STATUSES:
+        raise ValueError(f"jobs that are {status} are listed per owner, not by status")
+    if not 0 < limit <= PAGE_MAX:
+        raise ValueError(f"limit must be 1 to {PAGE_MAX}")
+    scope = f"jobs:status:{status}"
+    live = status in LIVE_STATUSES
+    sort_name = "deadline" if live else "finished"
+    start = None
+    if cursor:
+        values = decode_cursor(
+            cursor,
+            scope=scope,
+            fields={sort_name: _is_epoch if live else _is_index_time, "id": _is_job_id},
+        )
+        start = {
+            "id": {"S": values["id"]},
+            ("live_status" if live else "failure_status"): {"S": status.value},
+            sort_name: {"N" if live else "S": values[sort_name]},
+        }
+    index = Job.by_status if live else Job.by_failure
+    # One more than asked: a next cursor only when a next page has something on it.
+    found = list(
+        index.query(status, scan_index_forward=live, limit=limit + 1, last_evaluated_key=start)
+    )
+    page = found[:limit]
+    if len(found) <= limit:
+        return page, None
+    last = page[-1]
+    sort_value = str(_epoch(last.deadline)) if live else Job.finished.serialize(last.finished)
+    return page, encode_cursor({sort_name: sort_value, "id": last.id}, scope=scope)
 
 
 def _transition(
@@ -375,8 +445,11 @@ def _epoch(moment: datetime) -> int:
 
 
 def _finish(status: JobStatus, *, now: datetime) -> list[Action]:
-    # A final state leaves the sparse by-status index.
-    return [Job.status.set(status), Job.live_status.remove(), Job.finished.set(now)]
+    # A final state leaves the sparse by-status index; a failure enters by-failure.
+    actions = [Job.status.set(status), Job.live_status.remove(), Job.finished.set(now)]
+    if status in RETRYABLE_STATUSES:
+        actions.append(Job.failure_status.set(status))
+    return actions
 
 
 def job_mark_running(*, job_id: str) -> Job:
@@ -465,6 +538,7 @@ def job_retry(*, job_id: str) -> Job:
             Job.progress.set(0),
             Job.message.set(""),
             Job.error.remove(),
+            Job.failure_status.remove(),
             Job.result_key.remove(),
             Job.started.remove(),
             Job.finished.remove(),

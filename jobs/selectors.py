@@ -6,9 +6,10 @@ A job is visible to its owner and to staff only; for anyone else it does not exi
 
 from typing import Any
 
-from datalayer.jobs import Job, job_get, jobs_for_owner
+from datalayer.jobs import Job, JobStatus, job_get, jobs_by_status, jobs_for_owner
 
 PAGE_SIZE = 20
+ADMIN_PAGE_SIZE = 25
 
 
 def job_for_viewer(*, job_id: str, user: Any) -> Job | None:
@@ -24,6 +25,24 @@ def job_page_for_owner(
 ) -> tuple[list[Job], str | None]:
     """Return a page of the user's jobs, newest first, and the next page's cursor (or None).
 
-    Raises ``datalayer.jobs.InvalidCursorError`` for a cursor that is not this user's.
+    Raises ``datalayer.cursors.InvalidCursorError`` for a cursor that is not this user's.
     """
     return jobs_for_owner(owner_id=str(user.pk), limit=limit, cursor=cursor)
+
+
+def job_page_by_status(
+    *, status: JobStatus, cursor: str | None = None, limit: int = ADMIN_PAGE_SIZE
+) -> tuple[list[Job], str | None]:
+    """Return a page of the jobs in ``status`` (queued, running, failed, could not start).
+
+    For the admin: one Query of a sparse index per page (``datalayer.jobs.jobs_by_status``).
+    Raises ``datalayer.cursors.InvalidCursorError`` for a cursor not made for ``status``.
+    """
+    return jobs_by_status(status=status, limit=limit, cursor=cursor)
+
+
+def job_page_for_owner_id(
+    *, owner_id: str, cursor: str | None = None, limit: int = ADMIN_PAGE_SIZE
+) -> tuple[list[Job], str | None]:
+    """Return a page of one person's jobs, every status, newest first (the admin, by owner)."""
+    return jobs_for_owner(owner_id=owner_id, limit=limit, cursor=cursor)

@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 from datalayer.jobs import Job, JobKind, job_could_not_start, job_create, job_retry
+from nebula.audit import audit_record
 
 from . import api
 
@@ -77,3 +78,26 @@ def job_retry_for(*, user: Any, job: Job) -> Job:
     return _start(
         queued, idempotency_key=f"{job.idempotency_key[:96]}:retry:{secrets.token_hex(8)}"
     )
+
+
+def job_admin_retry(*, actor: Any, job: Job) -> Job:
+    """Retry a failed job for a staff member (the admin's Retry) and audit it.
+
+    As :func:`job_retry_for`; the audit entry ("job.retry", the status and error
+    before, the status after) is written right after the move and the API call,
+    which are no transaction. Raises ``IllegalTransitionError`` if the job is not
+    failed any more (nothing is recorded then).
+    """
+    retried = job_retry_for(user=actor, job=job)
+    audit_record(
+        actor_id=str(actor.pk),
+        actor_label=actor.email,
+        action="job.retry",
+        entity_type="job",
+        entity_id=job.id,
+        entity_label=f"{job.kind}, owner {job.owner_id[:8]}",
+        before={"status": str(job.status), "error": job.error or ""},
+        after={"status": str(retried.status), "error": retried.error or ""},
+    )
+    logger.info("admin %s retried job %s", actor.pk, job.id, extra={"job_id": job.id})
+    return retried

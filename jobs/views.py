@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from datalayer.jobs import IllegalTransitionError, InvalidCursorError, Job, JobKind, JobStatus
+from datalayer.cursors import InvalidCursorError
+from datalayer.jobs import IllegalTransitionError, Job, JobKind, JobStatus
 from nebula.ratelimit import by_user, limit
 
 from . import forms, media, selectors, services

@@ -14,14 +14,24 @@ class NebulaConfig(AppConfig):
 
 
 def configure_data_layer() -> None:
-    """Point every model at the tables, region and timeouts the settings name.
+    """Point every model at the tables, region and timeouts the settings name; key the cursors.
 
     Run when Django is ready; running it again makes every model open a new
     client (reading the endpoint from the environment afresh).
     """
     from django.conf import settings
+    from django.utils.crypto import salted_hmac
 
-    from datalayer import models
+    from datalayer import cursors, models
+
+    # Page cursors are signed with a key derived from SECRET_KEY (and accepted under
+    # each fallback's while SECRET_KEY rotates): nobody without it can make one.
+    cursors.configure(
+        keys=[
+            salted_hmac("nebula.cursors", "", secret=secret, algorithm="sha256").digest()
+            for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        ]
+    )
 
     models.configure(
         prefix=settings.NEBULA_TABLE_PREFIX,

@@ -8,6 +8,7 @@ time (docs/data-model.md, ``audit``): the whole log, one actor's actions, one
 entity's history. No Scan.
 """
 
+import getpass
 import json
 import re
 import secrets
@@ -19,13 +20,18 @@ from django.utils import timezone
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from datalayer.cursors import decode_cursor, encode_cursor
 from datalayer.models import NebulaModel
-
-from .cursors import decode_cursor, encode_cursor
 
 # Every entry is in one partition of the by-time index: the admin writes a few
 # entries a minute, far below what one partition takes (1,000 writes/s).
 FEED = "all"
+
+# Where an action came from: the admin's pages, or an operator's manage.py command.
+SOURCE_ADMIN = "admin"
+SOURCE_COMMAND = "command"
+SOURCES = (SOURCE_ADMIN, SOURCE_COMMAND)
+OPERATOR_PREFIX = "operator:"
 
 # "20261129T091500123456Z-1a2b3c4d": sorts by time, unique.
 _ENTRY_ID_RE = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{8}")
@@ -42,6 +48,21 @@ def is_token(value: str) -> bool:
 def is_entity_type(value: str) -> bool:
     """Say whether ``value`` can be an entity type ("user", "contact_message")."""
     return _TYPE_RE.fullmatch(value) is not None
+
+
+def operator_id() -> str:
+    """Return the audit actor of a ``manage.py`` command: ``operator:<login name>``.
+
+    The login name of whoever runs the command (``getpass.getuser()``: ``LOGNAME``,
+    ``USER``..., else the password database), kept to the characters an actor id
+    may hold. The log can be filtered by it like by an admin's user id.
+    """
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login variables and no passwd entry (some containers)
+        name = ""
+    name = re.sub(r"[^A-Za-z0-9_.@+-]", "_", name)[: 128 - len(OPERATOR_PREFIX)]
+    return OPERATOR_PREFIX + (name or "unknown")
 
 
 class _ByTime(GlobalSecondaryIndex):
@@ -94,11 +115,18 @@ class AuditEntry(NebulaModel):
     entity_id = UnicodeAttribute()
     entity = UnicodeAttribute()  # "<entity_type>:<entity_id>", the by-entity key
     entity_label = UnicodeAttribute(default="")
+    # SOURCE_ADMIN or SOURCE_COMMAND; entries from before it existed read None (the admin).
+    source = UnicodeAttribute(null=True)
     before = JSONAttribute(default=dict)
     after = JSONAttribute(default=dict)
     by_time = _ByTime()
     by_actor = _ByActor()
     by_entity = _ByEntity()
+
+    @property
+    def source_name(self) -> str:
+        """Say where the action came from ("admin" or "command")."""
+        return self.source or SOURCE_ADMIN
 
     def changes(self) -> list[tuple[str, Any, Any]]:
         """Return (field, before, after) for every field either side names, sorted."""
@@ -120,14 +148,19 @@ def audit_entry(
     after: dict,
     actor_label: str = "",
     entity_label: str = "",
+    source: str = SOURCE_ADMIN,
 ) -> AuditEntry:
     """Build an entry (not yet saved): save it in the caller's ``TransactWrite``.
 
     ``before`` and ``after`` hold only the fields the action changed, as JSON
     values; anything JSON cannot hold raises ``TypeError`` here, not at save.
+    ``source`` says where the action came from (``SOURCE_COMMAND`` for ``manage.py``,
+    whose actor is :func:`operator_id`).
     """
     if not is_token(actor_id) or not is_token(entity_id) or not is_entity_type(entity_type):
         raise ValueError("actor, entity type or entity id is not a valid audit token")
+    if source not in SOURCES:
+        raise ValueError(f"unknown audit source {source!r}")
     json.dumps([before, after])
     at = timezone.now()
     return AuditEntry(
@@ -140,6 +173,7 @@ def audit_entry(
         entity_id=entity_id,
         entity=f"{entity_type}:{entity_id}",
         entity_label=entity_label,
+        source=source,
         before=before,
         after=after,
     )
@@ -179,9 +213,13 @@ def audit_list(
         index, hash_name, hash_value = AuditEntry.by_actor, "actor_id", actor_id
     else:
         index, hash_name, hash_value = AuditEntry.by_time, "feed", FEED
+    # A cursor pages the list it was made for only (the filters are its scope).
+    scope = f"audit:{hash_name}:{hash_value}:{actor_id if entity and actor_id else ''}"
     start = None
     if cursor:
-        values = decode_cursor(cursor, fields={"id": lambda v: bool(_ENTRY_ID_RE.fullmatch(v))})
+        values = decode_cursor(
+            cursor, scope=scope, fields={"id": lambda v: bool(_ENTRY_ID_RE.fullmatch(v))}
+        )
         start = {"id": {"S": values["id"]}, hash_name: {"S": hash_value}}
     results = index.query(
         hash_value,
@@ -194,5 +232,6 @@ def audit_list(
     entries = [AuditEntry.from_raw_data(item) for item in page.get("Items", [])]
     last = results.page_iter.last_evaluated_key
     return AuditPage(
-        entries=entries, next_cursor=encode_cursor({"id": last["id"]["S"]}) if last else None
+        entries=entries,
+        next_cursor=encode_cursor({"id": last["id"]["S"]}, scope=scope) if last else None,
     )

@@ -13,8 +13,9 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
+from datalayer.cursors import InvalidCursorError
+
 from .audit import AuditEntry, audit_list, is_entity_type, is_token
-from .cursors import InvalidCursorError
 from .forms import NebulaForm
 
 ENTRIES_PER_PAGE = 50

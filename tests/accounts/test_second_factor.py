@@ -13,12 +13,14 @@ from django.test import Client
 from accounts import otp, selectors
 from accounts.models import SecondFactor
 from nebula.audit import audit_list
+from nebula.logging import JSONFormatter
 from tests.accounts.conftest import (
     PASSWORD,
     log_in,
     log_in_staff,
     otp_secret_on_page,
     recovery_codes_on_page,
+    start_second_factor_setup,
 )
 from tests.support import dynamodb_client
 
@@ -47,7 +49,7 @@ def _signed_in(email: str = "staff@example.com") -> Client:
 
 def _set_up(client: Client, *, code_step: int | None = None) -> tuple[str, list[str]]:
     """Set the second factor up on ``client``; return the secret and the recovery codes."""
-    secret = otp_secret_on_page(client.get(SETUP).content)
+    secret = otp_secret_on_page(start_second_factor_setup(client))
     totp = pyotp.TOTP(secret)
     code = totp.now() if code_step is None else totp.generate_otp(code_step)
     done = client.post(SETUP, {"code": code})
@@ -69,7 +71,12 @@ def test_staff_set_up_the_second_factor_from_the_qr_code_then_see_recovery_codes
     landed = client.get("/admin/", follow=True)
 
     assert landed.redirect_chain[-1][0] == f"{SETUP}?next=/admin/"
-    page = landed.content
+    assert b"Start set-up" in landed.content
+    assert b"otp-key" not in landed.content
+    started = client.post(SETUP, {"start": "1", "next": "/admin/"})
+    assert started.status_code == 302
+    assert started["Location"] == f"{SETUP}?next=/admin/"
+    page = client.get(started["Location"]).content
     assert "<svg" in _svg_of(page)
     assert b"<script" not in page
     assert b"<script" not in _svg_of(page).encode()
@@ -90,9 +97,51 @@ def test_staff_set_up_the_second_factor_from_the_qr_code_then_see_recovery_codes
     assert not recovery_codes_on_page(again.content)
 
 
+@pytest.fixture
+def calls_of(caplog):
+    """Return the DynamoDB calls the access log recorded for one GET (as test_budget does)."""
+    caplog.set_level(logging.INFO, logger="nebula.access")
+
+    def calls(client: Client, path: str) -> int:
+        caplog.clear()
+        response = client.get(path)
+        assert response.status_code == 200, response
+        [record] = [r for r in caplog.records if r.name == "nebula.access"]
+        return json.loads(JSONFormatter().format(record))["dynamodb_calls"]
+
+    return calls
+
+
+def test_showing_the_setup_page_writes_nothing(staff, calls_of) -> None:
+    client = _signed_in()
+
+    # The session and its user (one read), the factor (one read): no write, twice.
+    assert calls_of(client, SETUP) == 2
+    assert calls_of(client, SETUP) == 2
+    assert selectors.second_factor_get(user_id=staff.id) is None
+
+    secret = otp_secret_on_page(start_second_factor_setup(client))
+
+    # Started: reloading reads the pending factor and shows the same key, still no write.
+    assert calls_of(client, SETUP) == 2
+    assert otp_secret_on_page(client.get(SETUP).content) == secret
+    assert not selectors.second_factor_get(user_id=staff.id).confirmed
+
+
+def test_starting_needs_a_post_with_a_csrf_token(staff) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")
+    log_in(client, email="staff@example.com", csrfmiddlewaretoken=client.cookies["csrftoken"].value)
+
+    refused = client.post(SETUP, {"start": "1"})
+
+    assert refused.status_code == 403
+    assert selectors.second_factor_get(user_id=staff.id) is None
+
+
 def test_a_wrong_code_at_setup_is_a_form_error_and_turns_nothing_on(staff) -> None:
     client = _signed_in()
-    secret = otp_secret_on_page(client.get(SETUP).content)
+    secret = otp_secret_on_page(start_second_factor_setup(client))
     wrong = f"{(int(pyotp.TOTP(secret).now()) + 1) % 1_000_000:06d}"
 
     response = client.post(SETUP, {"code": wrong})

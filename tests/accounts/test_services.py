@@ -29,6 +29,7 @@ from nebula.email_addresses import InvalidEmailError
 from tests.accounts.conftest import PASSWORD, log_in
 
 LINE_BREAK = "Ann\nBcc: eve@example.com"
+OPERATOR = "operator:tester"
 
 
 def test_creating_a_user_refuses_a_display_name_with_a_line_break() -> None:
@@ -160,7 +161,7 @@ def test_setting_active_as_a_staff_member_is_refused_for_a_staff_account(make_us
 
 
 def test_setting_active_as_an_operator_may_deactivate_a_superuser(superuser) -> None:
-    change = services.user_set_active(user=superuser, active=False)
+    change = services.user_set_active(operator=OPERATOR, user=superuser, active=False)
 
     assert change == services.ActiveChange(changed=True, sessions_ended=0)
     assert not selectors.user_get(user_id=superuser.id).is_active
@@ -170,7 +171,7 @@ def test_setting_active_on_a_deleted_user_brings_nothing_back(user) -> None:
     services.user_delete(user=user)
 
     with pytest.raises(services.UserGoneError):
-        services.user_set_active(user=user, active=False)
+        services.user_set_active(operator=OPERATOR, user=user, active=False)
 
     assert selectors.user_get(user_id=user.id) is None
 
@@ -189,7 +190,7 @@ def test_ending_everyones_sessions_ends_anonymous_ones_too(user) -> None:
         must_create=True,
     )
 
-    assert services.session_end_everyone() == 2
+    assert services.session_end_everyone(operator=OPERATOR) == 2
     assert list(Session.scan()) == []
 
 

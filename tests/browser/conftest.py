@@ -88,6 +88,12 @@ def set_up_second_factor(page, name: str | None = None) -> list[str]:
     import pyotp
 
     page.wait_for_url("**/accounts/2fa/setup/**")
+    start = page.get_by_role("button", name="Start set-up")
+    if start.count():
+        if name:
+            screenshot(page, f"{name}-start")
+        start.click()
+    page.locator("#otp-key").wait_for()
     if name:
         screenshot(page, f"{name}-setup")
     key = page.locator("#otp-key").inner_text().replace(" ", "")

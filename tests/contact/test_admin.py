@@ -11,6 +11,7 @@ from django.utils import timezone
 from contact import services
 from contact.models import MAIL_FAILED, MAIL_SENT, STATUS_HANDLED, STATUS_NEW, ContactMessage
 from contact.selectors import message_get
+from nebula.audit import audit_list
 from tests.contact.conftest import csrf_token, form_token
 
 LIST = "/admin/contact/messages/"
@@ -83,12 +84,28 @@ def test_staff_mark_a_message_handled(staff_client, staff, message) -> None:
     assert stored.handled_at is not None
     assert b"A question" not in staff_client.get(LIST).content
     assert b"A question" in staff_client.get(LIST, {"status": "handled"}).content
+    [entry] = audit_list(entity=("contact_message", message.id)).entries
+    assert (entry.actor_id, entry.actor_label, entry.action) == (
+        staff.id,
+        "helper@example.com",
+        "contact_message.handle",
+    )
+    assert entry.entity_label == f"message {message.id[:8]}"
+    assert (entry.before, entry.after) == (
+        {"status": "new"},
+        {"status": "handled", "handled_by": "helper@example.com"},
+    )
+    assert entry.at == stored.handled_at
+    log = staff_client.get("/admin/audit/", {"actor": staff.id}).content.decode()
+    assert "contact_message.handle" in log
+    assert f'href="{LIST}{message.id}/"' in log
 
 
 def test_marking_handled_needs_a_post_with_a_csrf_token(staff_client, message) -> None:
     assert staff_client.get(f"{LIST}{message.id}/handle/").status_code == 405
     assert staff_client.post(f"{LIST}{message.id}/handle/").status_code == 403
     assert message_get(message_id=message.id).status == STATUS_NEW
+    assert audit_list().entries == []
 
 
 def test_marking_handled_twice_says_so(staff_client, message) -> None:
@@ -100,6 +117,7 @@ def test_marking_handled_twice_says_so(staff_client, message) -> None:
     )
 
     assert b"was handled already" in response.content
+    assert len(audit_list(entity=("contact_message", message.id)).entries) == 1
 
 
 def test_staff_reply_by_mail_and_the_reply_is_kept(staff_client, message) -> None:
@@ -126,6 +144,12 @@ def test_staff_reply_by_mail_and_the_reply_is_kept(staff_client, message) -> Non
         MAIL_SENT,
     )
     assert b"Up to 15 minutes." in staff_client.get(f"{LIST}{message.id}/").content
+    [entry] = audit_list(entity=("contact_message", message.id)).entries
+    assert (entry.actor_label, entry.action) == ("helper@example.com", "contact_message.reply")
+    assert (entry.before, entry.after) == (
+        {"replies": 0},
+        {"replies": 1, "reply_to": "ann@example.com", "reply_subject": "Re: A question"},
+    )
 
 
 def test_a_reply_needs_a_csrf_token(staff_client, message) -> None:
@@ -134,6 +158,7 @@ def test_a_reply_needs_a_csrf_token(staff_client, message) -> None:
     assert response.status_code == 403
     assert message_get(message_id=message.id).replies == []
     assert mail.outbox == []
+    assert audit_list().entries == []
 
 
 def test_a_reply_with_a_line_break_in_its_subject_is_refused(staff_client, message) -> None:

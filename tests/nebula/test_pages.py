@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts import services
 from datalayer.jobs import JobKind, job_create
-from tests.accounts.conftest import otp_secret_on_page
+from tests.accounts.conftest import otp_secret_on_page, start_second_factor_setup
 from tests.support import ROOT
 
 PASSWORD = "correct horse battery staple"
@@ -108,7 +108,7 @@ def pages() -> dict[str, str]:
     staff.post("/accounts/login/", {"email": "staff@example.com", "password": PASSWORD})
     setup = staff.get("/accounts/2fa/setup/")
     seen[setup.templates[0].name] = _description(setup.content)
-    code = pyotp.TOTP(otp_secret_on_page(setup.content)).now()
+    code = pyotp.TOTP(otp_secret_on_page(start_second_factor_setup(staff))).now()
     visit(staff, "post", "/accounts/2fa/setup/", 200, data={"code": code})
     other_browser = Client()
     other_browser.post("/accounts/login/", {"email": "staff@example.com", "password": PASSWORD})

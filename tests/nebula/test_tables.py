@@ -90,6 +90,7 @@ def test_migrate_creates_the_jobs_table_with_its_indexes_and_ttl() -> None:
         for index in table["GlobalSecondaryIndexes"]
     }
     assert indexes == {
+        "by-failure": [("failure_status", "HASH"), ("finished", "RANGE")],
         "by-owner": [("created", "RANGE"), ("owner_id", "HASH")],
         "by-status": [("deadline", "RANGE"), ("live_status", "HASH")],
     }

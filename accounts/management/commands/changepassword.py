@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors, services
 from accounts.management.validation import password_problems
+from nebula.audit import operator_id
 from nebula.management.dynamodb import unreachable_as_command_error
 
 MAX_TRIES = 3
@@ -63,5 +64,12 @@ class Command(BaseCommand):
         except services.UserGoneError as exc:
             raise CommandError(f"user '{email}' was deleted meanwhile") from exc
         ended = services.session_end_all(user_id=user.id)
+        services.operator_audit(
+            operator=operator_id(),
+            action="user.set_password",
+            user=user,
+            before={},
+            after={"password": "changed", "sessions_ended": ended},
+        )
         self.stdout.write(f"Signed out of {ended} session{'s' if ended != 1 else ''}.")
         return f"Password changed successfully for user '{user.email}'"

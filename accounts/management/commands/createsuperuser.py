@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
 from accounts.management.validation import email_problem, password_problems
+from nebula.audit import operator_id
 from nebula.management.dynamodb import unreachable_as_command_error
 
 
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             else:
                 email, password = self._from_environment(options["email"])
             try:
-                services.user_create(
+                user = services.user_create(
                     email=email.strip(),
                     password=password,
                     is_staff=True,
@@ -79,6 +80,13 @@ class Command(BaseCommand):
                 )
             except services.EmailTakenError as exc:
                 raise CommandError("Error: That email address is already taken.") from exc
+            services.operator_audit(
+                operator=operator_id(),
+                action="user.create",
+                user=user,
+                before={},
+                after={"email": user.email, "is_staff": True, "is_superuser": True},
+            )
             if options["verbosity"] >= 1:
                 self.stdout.write("Superuser created successfully.")
         except (KeyboardInterrupt, EOFError):

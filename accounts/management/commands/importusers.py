@@ -32,6 +32,7 @@ from accounts.management.usercsv import (
     check_header,
     parse_row,
 )
+from nebula.audit import operator_id
 from nebula.email_addresses import email_key
 from nebula.management.dynamodb import unreachable_as_command_error
 from nebula.management.progress import ProgressBar
@@ -71,6 +72,7 @@ class Command(BaseCommand):
         rejected: list[int] = []
         first_line: dict[str, int] = {}
         bar = self._bar = ProgressBar(self.stdout, len(rows))
+        self._operator = operator_id()
         with unreachable_as_command_error():
             for done, (line, row) in enumerate(rows):
                 bar.update(done)
@@ -149,6 +151,7 @@ class Command(BaseCommand):
         self._bar.clear()  # the service logs the import: on a new line, not after the bar
         try:
             services.user_import(
+                operator=self._operator,
                 email=new.email,
                 display_name=new.display_name,
                 is_active=new.is_active,

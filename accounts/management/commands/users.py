@@ -2,7 +2,8 @@
 
 For operators on a shell (an ECS one-off task, a laptop with the role): they
 may act on any account, staff and superusers included, and every change is
-logged by the service as done by "an operator (manage.py)". Users are named by
+logged and audited by the service as done by ``operator:<login name>``
+(``nebula.audit.operator_id``), source "command". Users are named by
 email address (any case) or by id. Each action is safe to run twice: asking for
 the state an account is already in changes nothing and says so.
 
@@ -19,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors, services
 from accounts.models import User, is_user_id
+from nebula.audit import operator_id
 from nebula.management.dynamodb import unreachable_as_command_error
 
 CONFIRMATION = "yes"
@@ -179,7 +181,7 @@ class Command(BaseCommand):
         if not options["user"]:
             raise CommandError("give a user (email address or id), or --all for everyone")
         user = self._user(options["user"])
-        ended = services.user_end_sessions(user=user)
+        ended = services.user_end_sessions(operator=operator_id(), user=user)
         self.stdout.write(f"Ended {_plural(ended, 'session')} of {user.email}.")
 
     # --- helpers -----------------------------------------------------------------------
@@ -193,7 +195,7 @@ class Command(BaseCommand):
 
     def _set_active(self, user: User, *, active: bool) -> services.ActiveChange:
         try:
-            return services.user_set_active(user=user, active=active)
+            return services.user_set_active(operator=operator_id(), user=user, active=active)
         except services.UserGoneError as exc:
             raise CommandError(f"user '{user.email}' was deleted meanwhile") from exc
 
@@ -211,5 +213,5 @@ class Command(BaseCommand):
             if answer.strip() != CONFIRMATION:
                 self.stdout.write("Cancelled: no session was ended.")
                 return
-        ended = services.session_end_everyone()
+        ended = services.session_end_everyone(operator=operator_id())
         self.stdout.write(f"Ended {_plural(ended, 'session')}: everyone is signed out.")
