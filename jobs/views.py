@@ -5,9 +5,10 @@ a 404, never a 403. The job's page polls ``status.json`` (static/js/job.js) whil
 job is queued or running; without JavaScript a ``<noscript>`` meta refresh reloads it.
 """
 
+import functools
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -147,3 +148,47 @@ def job_retry(request: HttpRequest, job_id: str) -> HttpResponse:
     except IllegalTransitionError:
         messages.info(request, "This job is not failed any more, so there is nothing to retry.")
     return redirect(reverse("jobs:detail", kwargs={"job_id": job.id}))
+
+
+def _staff_only(view: Any) -> Any:
+    """Let in active staff whose session passed the second factor: the admin's own gate."""
+
+    @functools.wraps(view)
+    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return admin.site.view(view)(request, *args, **kwargs)
+
+    return gated
+
+
+@_staff_only
+@limit("job_start_user", key=by_user)
+def import_users(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV of users (staff): checked whole, stored, then imported by a job."""
+    if request.method == "POST":
+        form = forms.ImportUsersForm(request.POST, request.FILES)
+        if not media.is_configured():
+            form.add_error(None, "Imports need the media bucket, which is not configured here.")
+        elif form.is_valid():
+            try:
+                job = services.job_start_import(
+                    user=request.user,
+                    data=form.cleaned_data["data"],
+                    file_name=form.cleaned_data["file"].name,
+                    rows=form.cleaned_data["rows"],
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except services.NotAllowedError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("jobs:detail", job_id=job.id)
+    else:
+        form = forms.ImportUsersForm(initial={"idempotency_key": forms.new_idempotency_key()})
+    return render(
+        request,
+        "jobs/import_users.html",
+        {
+            "form": form,
+            "max_rows": forms.IMPORT_MAX_ROWS,
+            "max_megabytes": forms.IMPORT_MAX_BYTES // 1024 // 1024,
+        },
+    )

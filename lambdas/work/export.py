@@ -42,7 +42,8 @@ _PAGE = 100
 
 
 @functools.cache
-def _s3() -> Any:
+def media_client() -> Any:
+    """Return the S3 client of the media bucket (one per cold start)."""
     return boto3.client(
         "s3",
         region_name=settings.region(),
@@ -138,7 +139,7 @@ def run(job: Job, progress: Progress) -> str:
     jobs = read_jobs(job.owner_id)
     progress(70, "Writing your archive")
     key = result_key(job)
-    _s3().put_object(
+    media_client().put_object(
         Bucket=settings.media_bucket(),
         Key=key,
         Body=build_archive(profile, jobs),
