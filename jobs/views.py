@@ -202,7 +202,7 @@ def import_users(request: HttpRequest) -> HttpResponse:
     """Upload a CSV of users (staff): checked whole, stored, then imported by a job."""
     if request.method == "POST":
         form = forms.ImportUsersForm(request.POST, request.FILES)
-        if not media.is_configured():
+        if form.is_valid() and not media.is_configured():
             form.add_error(None, "Imports need the media bucket, which is not configured here.")
         elif form.is_valid():
             try:
@@ -224,7 +224,7 @@ def import_users(request: HttpRequest) -> HttpResponse:
         "jobs/import_users.html",
         {
             "form": form,
-            "max_rows": forms.IMPORT_MAX_ROWS,
+            "max_rows": f"{forms.IMPORT_MAX_ROWS:,}",
             "max_megabytes": forms.IMPORT_MAX_BYTES // 1024 // 1024,
         },
     )
