@@ -8,6 +8,7 @@ import urllib.request
 
 import boto3
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -85,10 +86,24 @@ def test_staff_import_a_file_and_download_the_report_from_the_jobs_page(site, st
     page = client.get(f"/jobs/{job_id}/").content.decode()
     assert "User import" in page
     assert "Download the result" in page
-    # Real accounts: the site finds them by address, and they set a password by reset.
+    # Real accounts: the site finds them by address; no password signs them in until they
+    # set one through "Forgot your password?", and then they can.
     amy = selectors.user_get_by_email(email="Amy@Example.com")
     assert (amy.display_name, amy.email_verified, amy.has_usable_password()) == ("Amy", True, False)
-    assert client.post("/accounts/password/reset/", {"email": "amy@example.com"}).status_code == 302
+    assert log_in(Client(), email="amy@example.com", password="").status_code == 200
+    mail.outbox.clear()
+    visitor = Client()
+    assert (
+        visitor.post("/accounts/password/reset/", {"email": "amy@example.com"}).status_code == 302
+    )
+    [link] = re.findall(r"/accounts/password/reset/\S+/", mail.outbox[0].body)
+    form = visitor.get(link, follow=True)
+    new_password = "a brand new passphrase for amy"
+    visitor.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": new_password, "new_password2": new_password},
+    )
+    assert log_in(Client(), email="amy@example.com", password=new_password).status_code == 302
 
 
 def test_the_same_file_twice_creates_nothing_the_second_time(site, staff):
