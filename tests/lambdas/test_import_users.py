@@ -1,6 +1,7 @@
 """Bulk user import: the worker against moto's S3 and DynamoDB, and the accounts it makes."""
 
 import csv
+import functools
 import io
 
 import boto3
@@ -8,9 +9,11 @@ import pytest
 
 from accounts import selectors, services
 from accounts.models import EmailClaim, User
-from datalayer.jobs import JobKind, JobStatus, job_create, job_get
+from datalayer import users as users_module
+from datalayer.jobs import JobKind, JobStatus, job_create, job_get, job_report_progress
 from datalayer.usercsv import NewUser
 from datalayer.users import users_create
+from lambdas import worker
 from lambdas.work import import_users
 from lambdas.worker import run_job
 from tests.lambdas.conftest import MEDIA_BUCKET
@@ -207,3 +210,37 @@ def test_the_report_defuses_cells_a_spreadsheet_would_run():
 
     [row] = csv.DictReader(io.StringIO(report.decode()))
     assert (row["email"], row["reason"]) == ("'=HYPERLINK(1)", "'@SUM(1)")
+
+
+def test_a_file_of_many_batches_is_written_whole_with_progress(lambda_env, monkeypatch):
+    monkeypatch.setattr(import_users, "BATCH_ROWS", 10)
+    monkeypatch.setattr(users_module, "TRANSACTION_USERS", 4)
+    services.user_create(email="u017@example.com", password="correct horse battery staple")
+    reported: list[int] = []
+
+    def progress(**kwargs):
+        reported.append(kwargs["progress"])
+        job_report_progress(**kwargs)
+
+    monkeypatch.setattr(
+        worker, "JobStore", functools.partial(worker.JobStore, report_progress=progress)
+    )
+    data = b"email\n" + b"".join(b"u%03d@example.com\n" % n for n in range(23))
+
+    job = _import(lambda_env, data)
+
+    assert job.message == "22 created, 1 skipped, 0 rejected."
+    assert len(_users()) == 23
+    assert reported == sorted(reported)
+    assert len(reported) >= 3 + 2  # reading, three batches, the report
+
+
+def test_a_claim_taken_inside_a_later_transaction_skips_only_that_account(lambda_env, monkeypatch):
+    monkeypatch.setattr(users_module, "TRANSACTION_USERS", 4)
+    services.user_create(email="n5@example.com", password="correct horse battery staple")
+    accounts = [NewUser(f"n{n}@example.com", "", True, False, False, False) for n in range(9)]
+
+    created = users_create(accounts)
+
+    assert created == [True] * 5 + [False] + [True] * 3
+    assert len(_users()) == 9
