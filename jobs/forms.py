@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from datalayer.usercsv import ImportFileError, read_import_file
+from datalayer.usercsv import ImportFileError, check_import_file
 from nebula.forms import NebulaForm
 
 
@@ -54,13 +54,13 @@ class ImportUsersForm(StartJobForm):
             )
         data = upload.read()
         try:
-            rows = read_import_file(data, max_rows=IMPORT_MAX_ROWS)
+            rows = check_import_file(data, max_rows=IMPORT_MAX_ROWS)
         except ImportFileError as exc:
             raise forms.ValidationError(
                 exc.describe("This file") + ". Nothing was imported.", code="bad_file"
             ) from exc
-        if not rows:
+        if rows == 0:
             raise forms.ValidationError("This file has no rows to import.", code="empty")
         self.cleaned_data["data"] = data
-        self.cleaned_data["rows"] = len(rows)
+        self.cleaned_data["rows"] = rows
         return upload

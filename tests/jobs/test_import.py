@@ -15,6 +15,7 @@ from django.test import Client
 from accounts import selectors
 from accounts.models import User
 from datalayer.jobs import JobKind, JobStatus, job_get, jobs_for_owner
+from jobs import forms
 from tests.accounts.conftest import log_in, log_in_staff
 from tests.lambdas.conftest import MEDIA_BUCKET
 from tests.support import free_port
@@ -215,3 +216,13 @@ def test_media_storage_down_means_the_import_could_not_start(site, staff, monkey
     assert job.status == JobStatus.COULD_NOT_START
     assert "please try again in a few minutes" in job.error
     assert selectors.user_get_by_email(email="amy@example.com") is None
+
+
+def test_a_file_with_too_many_rows_is_a_field_error(site, staff, monkeypatch):
+    user, client = staff
+    monkeypatch.setattr(forms, "IMPORT_MAX_ROWS", 2)
+
+    answer = _upload(client, USERS_CSV)
+
+    assert "This file has more than 2 rows: split it into smaller files" in answer.content.decode()
+    assert jobs_for_owner(owner_id=user.id) == ([], None)
