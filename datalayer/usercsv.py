@@ -19,6 +19,10 @@ from .emails import InvalidEmailError, canonical_email
 from .text import ONE_LINE_MESSAGE, is_one_line_text
 
 DISPLAY_NAME_MAX_LENGTH = 80
+# The bulk import job's limits: the site's upload form and the worker both enforce them
+# (docs/jobs.md says why 50,000 rows). manage.py importusers has its own, smaller one.
+JOB_MAX_BYTES = 10 * 1024 * 1024
+JOB_MAX_ROWS = 50_000
 
 # Flags an import reads, with their value when the column or the cell is empty.
 FLAG_DEFAULTS = {
@@ -123,7 +127,7 @@ def check_import_file(data: bytes, *, max_rows: int) -> int:
     """Check a whole file as :func:`read_import_file` does; return its row count.
 
     Keeps no row in memory: the site's upload form checks files this way, so a
-    web worker never holds 100,000 parsed rows.
+    web worker never holds tens of thousands of parsed rows.
     """
     return sum(1 for _ in _rows(data, max_rows=max_rows))
 

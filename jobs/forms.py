@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from datalayer.usercsv import ImportFileError, check_import_file
+from datalayer.usercsv import JOB_MAX_BYTES, JOB_MAX_ROWS, ImportFileError, check_import_file
 from nebula.forms import NebulaForm
 
 
@@ -27,8 +27,8 @@ class StartJobForm(NebulaForm):
 
 
 # The bulk import's limits; the worker (lambdas/work/import_users.py) refuses more too.
-IMPORT_MAX_BYTES = 10 * 1024 * 1024
-IMPORT_MAX_ROWS = 100_000
+IMPORT_MAX_BYTES = JOB_MAX_BYTES
+IMPORT_MAX_ROWS = JOB_MAX_ROWS
 
 
 class ImportUsersForm(StartJobForm):

@@ -26,6 +26,8 @@ from typing import Any
 from datalayer.emails import email_key
 from datalayer.jobs import Job
 from datalayer.usercsv import (
+    JOB_MAX_BYTES,
+    JOB_MAX_ROWS,
     ImportFileError,
     NewUser,
     RowError,
@@ -40,8 +42,8 @@ from .base import JobError, Progress
 from .export import media_client
 
 # What the site accepts (jobs.forms): the worker refuses more, whatever was stored.
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 100_000
+MAX_BYTES = JOB_MAX_BYTES
+MAX_ROWS = JOB_MAX_ROWS
 # Rows checked against the claims and written per step (one progress report each).
 BATCH_ROWS = 100
 REPORT_COLUMNS = ("line", "email", "outcome", "reason")
