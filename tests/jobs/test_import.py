@@ -87,6 +87,7 @@ def test_staff_import_a_file_and_download_the_report_from_the_jobs_page(site, st
     page = client.get(f"/jobs/{job_id}/").content.decode()
     assert "User import" in page
     assert "Download the result" in page
+    assert "<dd>users.csv (3 rows)</dd>" in page
     # Real accounts: the site finds them by address; no password signs them in until they
     # set one through "Forgot your password?", and then they can.
     amy = selectors.user_get_by_email(email="Amy@Example.com")
