@@ -8,6 +8,7 @@ from django.contrib.auth import forms as auth_forms
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 
+from datalayer.usercsv import DISPLAY_NAME_MAX_LENGTH
 from nebula.forms import CanonicalEmailField, NebulaForm
 from nebula.validators import validate_one_line_text
 
@@ -16,7 +17,6 @@ from .models import User
 from .selectors import normalize_email
 
 EMAIL_MAX_LENGTH = 254
-DISPLAY_NAME_MAX_LENGTH = 80
 
 
 def _password_field(label: str, *, autocomplete: str, help_text: str = "") -> forms.CharField:

@@ -53,6 +53,17 @@ class MessagesByStatus(GlobalSecondaryIndex):
     created = UTCDateTimeAttribute(range_key=True)
 
 
+class MessagesBySender(GlobalSecondaryIndex):
+    """A signed-in sender's messages, newest first: their data export (sparse: ``user_id``)."""
+
+    class Meta:
+        index_name = "by-user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created = UTCDateTimeAttribute(range_key=True)
+
+
 class ContactMessage(NebulaModel):
     """One message sent through the contact form."""
 
@@ -77,6 +88,7 @@ class ContactMessage(NebulaModel):
     notification_error = UnicodeAttribute(null=True)
     replies = ListAttribute(of=Reply, default=list)
     by_status = MessagesByStatus()
+    by_user = MessagesBySender()
 
     MAIL_LABELS: ClassVar[dict[str, str]] = {
         CONFIRMATION: "confirmation to the sender",

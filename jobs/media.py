@@ -1,6 +1,8 @@
-"""Links to job results in the media bucket: the site's one wrapper around S3.
+"""Job files in the media bucket: the site's one wrapper around S3.
 
 Results are private objects; a person gets a presigned GET that lives a few minutes.
+A bulk import's uploaded CSV is stored here too (``imports/<job id>.csv``) for the
+worker to read.
 botocore honours ``AWS_ENDPOINT_URL_S3`` itself (the stand-in on ``make run`` and in
 the tests), so nothing here knows where S3 is.
 """
@@ -11,6 +13,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 LINK_SECONDS = 300
@@ -20,6 +23,21 @@ LINK_SECONDS = 300
 def _client(region: str, endpoint: str | None) -> Any:
     # The endpoint is part of the cache key only: botocore reads it from the environment.
     return boto3.client("s3", region_name=region, config=Config(signature_version="s3v4"))
+
+
+@functools.cache
+def _writer(region: str, endpoint: str | None) -> Any:
+    # A web request waits on this one: bounded, as every AWS client on the request path.
+    return boto3.client(
+        "s3",
+        region_name=region,
+        config=Config(
+            signature_version="s3v4",
+            connect_timeout=2,
+            read_timeout=10,
+            retries={"total_max_attempts": 2},
+        ),
+    )
 
 
 def result_url(*, key: str | None) -> str | None:
@@ -42,3 +60,28 @@ def result_url(*, key: str | None) -> str | None:
 def is_configured() -> bool:
     """Return True if job results can be offered for download here."""
     return bool(settings.NEBULA_MEDIA_BUCKET)
+
+
+class MediaUnavailableError(Exception):
+    """The media bucket could not take a file (not configured, unreachable, refused)."""
+
+
+def import_file_key(*, job_id: str) -> str:
+    """Return where a bulk import's uploaded file is kept: ``imports/<job id>.csv``."""
+    return f"imports/{job_id}.csv"
+
+
+def put_import_file(*, key: str, data: bytes) -> None:
+    """Store an uploaded import file privately in the media bucket.
+
+    Raises :class:`MediaUnavailableError` when the bucket is not configured or S3
+    fails (the detail is chained for the log).
+    """
+    bucket = settings.NEBULA_MEDIA_BUCKET
+    if not bucket:
+        raise MediaUnavailableError("no media bucket is configured")
+    client = _writer(settings.AWS_REGION, os.environ.get("AWS_ENDPOINT_URL_S3"))
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=data, ContentType="text/csv")
+    except (BotoCoreError, ClientError) as exc:
+        raise MediaUnavailableError(str(exc)) from exc

@@ -15,9 +15,25 @@ ADMIN_PAGE_SIZE = 25
 def job_for_viewer(*, job_id: str, user: Any) -> Job | None:
     """Return the job if ``user`` owns it or is staff, else None (one consistent read)."""
     job = job_get(job_id=job_id)
-    if job is None or not (job.owner_id == str(user.pk) or user.is_staff):
+    if job is None or not may_view(job=job, user=user):
         return None
     return job
+
+
+def job_for_owner_id(*, job_id: str, owner_id: str) -> Job | None:
+    """Return the job if ``owner_id`` owns it, else None (one consistent read).
+
+    For a request whose status token vouches for ``owner_id`` (``jobs.tokens``).
+    """
+    job = job_get(job_id=job_id)
+    if job is None or job.owner_id != owner_id:
+        return None
+    return job
+
+
+def may_view(*, job: Job, user: Any) -> bool:
+    """Say whether ``user`` may see ``job``: its owner or staff (no DynamoDB call)."""
+    return job.owner_id == str(user.pk) or bool(user.is_staff)
 
 
 def job_page_for_owner(

@@ -9,10 +9,17 @@ import logging
 import secrets
 from typing import Any
 
-from datalayer.jobs import Job, JobKind, job_could_not_start, job_create, job_retry
+from datalayer.jobs import (
+    Job,
+    JobKind,
+    job_could_not_start,
+    job_create,
+    job_id_for,
+    job_retry,
+)
 from nebula.audit import audit_record
 
-from . import api
+from . import api, media
 
 logger = logging.getLogger("nebula.jobs")
 
@@ -101,3 +108,40 @@ def job_admin_retry(*, actor: Any, job: Job) -> Job:
     )
     logger.info("admin %s retried job %s", actor.pk, job.id, extra={"job_id": job.id})
     return retried
+
+
+def job_start_import(
+    *, user: Any, data: bytes, file_name: str, rows: int, idempotency_key: str
+) -> Job:
+    """Store a checked CSV of users and start a bulk import job of it; return the job (staff).
+
+    The same key again returns the job it made and stores nothing. When the file
+    cannot be stored, the job is "could not start" and nothing else happened.
+    Raises :class:`NotAllowedError` for anyone but active staff.
+    """
+    if not user.is_staff:
+        raise NotAllowedError("Only staff can import users.")
+    if not user.can_start_jobs:
+        raise NotAllowedError("Confirm your email address to start jobs.")
+    owner_id = str(user.pk)
+    file_key = media.import_file_key(
+        job_id=job_id_for(owner_id=owner_id, idempotency_key=idempotency_key)
+    )
+    job, created = job_create(
+        owner_id=owner_id,
+        kind=JobKind.IMPORT,
+        params={"file_key": file_key, "file_name": file_name[:100], "rows": rows},
+        idempotency_key=idempotency_key,
+        run_seconds=RUN_SECONDS[JobKind.IMPORT],
+    )
+    if not created:
+        return job
+    try:
+        media.put_import_file(key=file_key, data=data)
+    except media.MediaUnavailableError as exc:
+        logger.warning(
+            "import file of job %s not stored: %s", job.id, exc, extra={"job_id": job.id}
+        )
+        return job_could_not_start(job_id=job.id, reason=COULD_NOT_START)
+    logger.info("user import %s started by %s (%d rows)", job.id, owner_id, rows)
+    return _start(job, idempotency_key=idempotency_key)

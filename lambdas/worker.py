@@ -83,7 +83,7 @@ def _work_and_finish(
     try:
         if work is None:
             raise JobError("This kind of job is not available.")
-        key = work(job, progress)
+        result = work(job, progress)
     except IllegalTransitionError:
         raise  # a progress report found the job moved on: stop, fail nothing
     except JobError as exc:
@@ -92,7 +92,8 @@ def _work_and_finish(
         logger.exception("the work raised")
         reason = UNEXPECTED.format(name=exc.__class__.__name__)
     else:
-        store.succeed(job_id=job_id, result_key=key, message="Done.")
+        key, message = result if isinstance(result, tuple) else (result, "Done.")
+        store.succeed(job_id=job_id, result_key=key, message=message)
         metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
         logger.info("job succeeded", extra={"result_key": key})
         return {"job_id": job_id, "outcome": "succeeded"}

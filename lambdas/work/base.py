@@ -1,7 +1,8 @@
 """What every work function shares: its signature and the error that fails a job with a reason.
 
 A work function gets the job (already running) and a ``progress(percent, message)``
-callable; it returns where its result lies in media storage (or None). It raises
+callable; it returns where its result lies in media storage (or None), or that and a
+short message for the job's page (``(key, "12 created, 2 skipped.")``; else "Done."). It raises
 :class:`JobError` with a message for people when the job cannot be done; any other
 exception fails the job with a generic reason (the worker logs the detail).
 """
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from datalayer.jobs import Job
 
 Progress = Callable[[int, str], None]
-WorkFunction = Callable[[Job, Progress], str | None]
+WorkFunction = Callable[[Job, Progress], str | tuple[str | None, str] | None]
 
 
 class JobError(Exception):

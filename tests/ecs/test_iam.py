@@ -182,6 +182,7 @@ def test_the_web_task_role_reaches_only_its_own_tables_bucket_prefixes_and_api()
         f"{prefix}*/index/*",
         "arn:${AWS::Partition}:s3:::${MediaBucketName}/media/*",
         "arn:${AWS::Partition}:s3:::${MediaBucketName}/exports/*",
+        "arn:${AWS::Partition}:s3:::${MediaBucketName}/imports/*",
         "arn:${AWS::Partition}:s3:::${MediaBucketName}",
         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
         "${JobsApiId}/${JobsApiStage}/*/jobs*",

@@ -72,7 +72,7 @@ def test_a_running_job_page_polls_with_script_and_reloads_without(site, make_use
     page = browser(user).get(f"/jobs/{job.id}/").content.decode()
 
     assert '<script src="/static/js/job.js" defer></script>' in page
-    assert f'data-job-status-url="/jobs/{job.id}/status.json"' in page
+    assert f'data-job-status-url="/jobs/{job.id}/status.json?t=' in page  # jobs.tokens
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
     assert f'href="/jobs/{job.id}/"' in page  # the Refresh link
 

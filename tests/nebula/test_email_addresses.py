@@ -1,7 +1,12 @@
 """One mailbox, one address: what is stored, mailed and kept unique (no stand-in needed)."""
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from datalayer.emails import is_valid_address
 from nebula.email_addresses import InvalidEmailError, canonical_email, email_key
 
 
@@ -79,3 +84,44 @@ def test_a_domain_that_cannot_be_made_canonical_is_refused(typed: str) -> None:
 def test_text_that_is_no_address_is_refused(typed: str) -> None:
     with pytest.raises(InvalidEmailError):
         canonical_email(typed)
+
+
+# What Django's validate_email decides, for the copy of its rules in datalayer.emails.
+_ADDRESS_CHARS = st.sampled_from(
+    [*"aZ09.-_+!#$%&'*/=?^`{|}~\"\\ @[]:", "\u00fc", "\u017f", "\u212a", "\x00", "\n"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(_ADDRESS_CHARS, max_size=40),
+        st.builds(
+            "{}@{}".format,
+            st.text(_ADDRESS_CHARS, min_size=1, max_size=12),
+            st.sampled_from(
+                [
+                    "example.com",
+                    "localhost",
+                    "[127.0.0.1]",
+                    "[::1]",
+                    "[1.2.3]",
+                    "a-.com",
+                    "xn--bcher-kva.example",
+                    "example.c",
+                    "-a.com",
+                    "[IPv6:::1]",
+                    "a.b.c.d",
+                ]
+            ),
+        ),
+    )
+)
+def test_the_copied_rules_decide_as_djangos_validate_email(value: str) -> None:
+    try:
+        validate_email(value)
+    except ValidationError:
+        django_says = False
+    else:
+        django_says = True
+    assert is_valid_address(value) == django_says

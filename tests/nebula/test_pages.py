@@ -110,6 +110,7 @@ def pages() -> dict[str, str]:
     seen[setup.templates[0].name] = _description(setup.content)
     code = pyotp.TOTP(otp_secret_on_page(start_second_factor_setup(staff))).now()
     visit(staff, "post", "/accounts/2fa/setup/", 200, data={"code": code})
+    visit(staff, "get", "/jobs/import/", 200)
     other_browser = Client()
     other_browser.post("/accounts/login/", {"email": "staff@example.com", "password": PASSWORD})
     visit(other_browser, "get", "/accounts/2fa/verify/", 200)

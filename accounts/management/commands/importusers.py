@@ -16,8 +16,6 @@ file that is not UTF-8 or has a bad header changes nothing. Over
 ``MAX_ROWS`` rows is refused: large imports belong to a background job.
 """
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +25,10 @@ from accounts import selectors, services
 from accounts.management.usercsv import (
     IGNORED_COLUMNS,
     IMPORT_COLUMNS,
-    HeaderError,
+    ImportFileError,
     RowError,
-    check_header,
     parse_row,
+    read_import_file,
 )
 from nebula.audit import operator_id
 from nebula.email_addresses import email_key
@@ -107,30 +105,9 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
         try:
-            text = data.decode("utf-8-sig")  # a byte order mark, as spreadsheets write, is fine
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise CommandError(
-                f"{path} is not UTF-8: byte 0x{data[exc.start]:02x} on line {line}; "
-                "save it as UTF-8 CSV and try again"
-            ) from exc
-        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-        rows = []
-        try:
-            try:
-                check_header(reader.fieldnames)
-            except HeaderError as exc:
-                raise CommandError(f"{path}: bad header: {exc}") from exc
-            for row in reader:
-                if any(value for value in row.values()):  # blank lines are no rows
-                    rows.append((reader.line_num, row))
-                if len(rows) > MAX_ROWS:
-                    raise CommandError(
-                        f"{path} has more than {MAX_ROWS} rows: split it into smaller files"
-                    )
-        except csv.Error as exc:
-            raise CommandError(f"{path} is not valid CSV: line {reader.line_num}: {exc}") from exc
-        return rows
+            return read_import_file(data, max_rows=MAX_ROWS)
+        except ImportFileError as exc:
+            raise CommandError(exc.describe(str(path))) from exc
 
     def _import_row(
         self, line: int, row: dict, first_line: dict[str, int], *, dry_run: bool
