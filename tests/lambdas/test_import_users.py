@@ -124,7 +124,9 @@ def test_an_existing_account_is_skipped_and_never_overwritten(lambda_env):
 
 
 def test_an_imported_account_has_the_item_shapes_the_site_writes(lambda_env):
-    site_made = services.user_import(email="site@example.com", display_name="Site")
+    site_made = services.user_import(
+        operator="operator:test", email="site@example.com", display_name="Site"
+    )
     _import(lambda_env, b"email,display_name\njob@example.com,Job\n")
     client = boto3.client("dynamodb", region_name="eu-west-1")
 
