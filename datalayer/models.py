@@ -114,6 +114,17 @@ def _apply(model: type[NebulaModel]) -> None:
     model._connection = None
 
 
+def table_name(base_name: str) -> str:
+    """Return the configured name of the table ``base_name`` (for code without the model).
+
+    The Lambda code writes a few attributes of the site's tables (the users table)
+    without importing the site's models.
+    """
+    if not _settings:
+        raise TableNotConfiguredError(base_name)
+    return _settings["prefix"] + base_name
+
+
 def connection() -> Connection:
     """Return the shared, counted connection for transactions (the configured timeouts)."""
     if not _settings:
