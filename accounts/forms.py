@@ -220,7 +220,7 @@ class AvatarForm(NebulaForm):
         regex=r"\A[A-Za-z0-9_-]{16,64}\Z", widget=forms.HiddenInput, max_length=64
     )
     picture = forms.FileField(
-        label="Picture",
+        label="New picture",
         help_text=f"PNG, JPEG or WebP, at most {MAX_BYTES // (1024 * 1024)} MB. "
         "We crop it to a square and remove its metadata (such as where a photo was taken).",
         widget=forms.FileInput(

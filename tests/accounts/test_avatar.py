@@ -130,6 +130,7 @@ BAD = {
     "just-over-the-limit": (samples.oversized(1000), check.TOO_LARGE),
     "text-named-png": (samples.text_named_png(), check.NOT_A_PICTURE),
     "truncated-png": (samples.truncated_png(), check.DAMAGED),
+    "truncated-jpeg": (samples.truncated_jpeg(), check.DAMAGED),
     "decompression-bomb": (samples.bomb_png(), check.TOO_MANY_PIXELS),
     "gif": (samples.gif(), check.NOT_A_PICTURE),
     "empty": (b"", "The submitted file is empty."),

@@ -48,6 +48,14 @@ def truncated_png() -> bytes:
     return data[: len(data) * 2 // 3]
 
 
+def truncated_jpeg() -> bytes:
+    """Return a JPEG cut off in its scan data: ``verify()`` passes it, ``load()`` does not."""
+    out = io.BytesIO()
+    Image.effect_noise((400, 400), 80).convert("RGB").save(out, "JPEG", quality=90)
+    data = out.getvalue()
+    return data[: len(data) // 2]
+
+
 def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
     """Return a small PNG that declares ``width`` x ``height`` pixels (a decompression bomb).
 

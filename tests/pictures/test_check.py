@@ -30,11 +30,23 @@ def test_png_jpeg_and_webp_pass_with_what_they_are(fmt, extension):
         (samples.picture("BMP"), check.NOT_A_PICTURE),
         (samples.picture("TIFF"), check.NOT_A_PICTURE),
         (samples.truncated_png(), check.DAMAGED),
+        (samples.truncated_jpeg(), check.DAMAGED),
         (samples.bomb_png(), check.TOO_MANY_PIXELS),
         # Over our limit but under Pillow's own (89 megapixels): only our check catches it.
         (samples.bomb_png(6000, 6000), check.TOO_MANY_PIXELS),
     ],
-    ids=["empty", "oversized", "text", "gif", "bmp", "tiff", "truncated", "bomb", "36-megapixels"],
+    ids=[
+        "empty",
+        "oversized",
+        "text",
+        "gif",
+        "bmp",
+        "tiff",
+        "truncated-png",
+        "truncated-jpeg",
+        "bomb",
+        "36-megapixels",
+    ],
 )
 def test_what_is_refused_and_why(data, message):
     with pytest.raises(PictureRejectedError) as refused:
@@ -51,9 +63,10 @@ def test_a_picture_at_the_pixel_limit_passes():
     assert check_picture(out.getvalue()).width == 5000
 
 
-def test_a_broken_png_checksum_is_damaged():
-    data = bytearray(samples.picture("PNG", (50, 50)))
-    data[-20] ^= 0xFF  # inside the last IDAT or its CRC
+def test_a_png_damaged_after_its_pixels_is_damaged():
+    # Decoding stops after the pixels; verify() checks every chunk up to IEND.
+    data = samples.picture("PNG", (50, 50))
+    cut_before_its_end = data[:-12]  # no IEND chunk
 
     with pytest.raises(PictureRejectedError, match="damaged"):
-        check_picture(bytes(data))
+        check_picture(cut_before_its_end)
