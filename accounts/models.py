@@ -68,7 +68,7 @@ class User(NebulaModel):
     # dies at the next change even if the address comes back (A→B→A).
     email_changes = NumberAttribute(default=0)
     # The avatar shown: the id of the job that made it (its sizes lie under
-    # avatars/<id>/<job id>/, pictures.avatar), written by the avatar worker.
+    # media/avatars/<id>/<job id>/, pictures.avatar), written by the avatar worker.
     avatar = UnicodeAttribute(null=True)
     # The latest upload's job while it runs; the worker makes it the avatar only if
     # it is still this one (a newer upload or a removal wins).

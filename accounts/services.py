@@ -887,7 +887,7 @@ def user_avatar_upload(
     """Store a checked picture and start the job that makes it the user's avatar.
 
     Once per idempotency key: a double submit finds the job the first one made and
-    stores nothing. The original goes to ``avatars/<id>/uploads/<job id>.<ext>``
+    stores nothing. The original goes to ``media/avatar-uploads/<id>/<job id>.<ext>``
     through the default storage (the media bucket), then ``avatar_pending`` names the
     job (before it can start: the worker only uses a picture that is still pending),
     then the job starts. Raises ``jobs.services.NotAllowedError`` (address not
@@ -922,7 +922,7 @@ def user_avatar_upload(
 def _avatar_objects_delete(user_id: str) -> int:
     """Delete every avatar object of the user (sizes and originals); return how many."""
     deleted = 0
-    pending = [avatars.owner_prefix(user_id).rstrip("/")]
+    pending = [prefix.rstrip("/") for prefix in avatars.owner_prefixes(user_id)]
     while pending:
         folder = pending.pop()
         folders, files = default_storage.listdir(folder)

@@ -1,9 +1,14 @@
 """Avatars: where they lie in the media bucket, and how they are made from an upload.
 
-Keys (one prefix per person, so deleting an account deletes ``avatars/<owner>/``)::
+Keys in the media bucket (under ``media/``, the web role's prefix; two prefixes per
+person, both deleted with the account)::
 
-    avatars/<owner>/uploads/<job id>.<png|jpg|webp>   the original, until the job ends
-    avatars/<owner>/<job id>/<size>.webp              what the site shows (SIZES)
+    media/avatar-uploads/<owner>/<job id>.<png|jpg|webp>   the original, until the job ends
+    media/avatars/<owner>/<job id>/<size>.webp             what the site shows (SIZES)
+
+Originals have a prefix of their own so that a bucket lifecycle rule can expire any
+left behind, and their old versions, within a day: they hold the metadata (GPS...)
+the sizes do not (ecs/templates/data.yaml).
 
 The job id names a version: a new upload never overwrites what pages show now, so the
 site can let browsers keep an avatar for good (its URL changes with the next one).
@@ -20,7 +25,8 @@ from PIL import Image, ImageOps
 
 from .check import check_picture, open_checked
 
-PREFIX = "avatars"
+PREFIX = "media/avatars"
+UPLOAD_PREFIX = "media/avatar-uploads"
 # The sizes the site shows: 64 px in the header (32 CSS px on 2x screens), 256 on the profile.
 SIZES = (64, 256)
 FORMAT = "WEBP"
@@ -28,17 +34,17 @@ CONTENT_TYPE = "image/webp"
 QUALITY = 85
 
 _ID = r"[0-9a-f]{32}"
-_UPLOAD_KEY = re.compile(rf"{PREFIX}/(?P<owner>{_ID})/uploads/(?P<job>{_ID})\.(png|jpg|webp)")
+_UPLOAD_KEY = re.compile(rf"{UPLOAD_PREFIX}/(?P<owner>{_ID})/(?P<job>{_ID})\.(png|jpg|webp)")
 
 
-def owner_prefix(owner_id: str) -> str:
-    """Return the prefix every avatar object of this person is stored under."""
-    return f"{PREFIX}/{owner_id}/"
+def owner_prefixes(owner_id: str) -> tuple[str, str]:
+    """Return the prefixes every avatar object of this person is stored under."""
+    return f"{PREFIX}/{owner_id}/", f"{UPLOAD_PREFIX}/{owner_id}/"
 
 
 def upload_key(*, owner_id: str, job_id: str, extension: str) -> str:
     """Return where the original of this avatar job is stored."""
-    return f"{PREFIX}/{owner_id}/uploads/{job_id}.{extension}"
+    return f"{UPLOAD_PREFIX}/{owner_id}/{job_id}.{extension}"
 
 
 def is_upload_key(key: str, *, owner_id: str, job_id: str) -> bool:

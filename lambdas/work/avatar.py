@@ -1,14 +1,14 @@
 """Avatar: make the sizes the site shows from a person's upload, with its metadata gone.
 
 The site has checked the upload and stored it in the media bucket
-(``avatars/<owner>/uploads/<job id>.<ext>``, the job's ``params["upload"]``) and
+(``media/avatar-uploads/<owner>/<job id>.<ext>``, the job's ``params["upload"]``) and
 recorded the job on the person's user item as ``avatar_pending``. This function:
 
 1. reads the original back (at most :data:`pictures.check.MAX_BYTES`) and checks it
    again with the same rules (:mod:`pictures`; defence in depth: the bucket is
    not only the site's to write);
 2. makes each size (:func:`pictures.avatar.render_avatar`: EXIF orientation applied,
-   pixels only, WebP) under ``avatars/<owner>/<job id>/<size>.webp``;
+   pixels only, WebP) under ``media/avatars/<owner>/<job id>/<size>.webp``;
 3. makes it the person's avatar: one conditional ``UpdateItem`` on the users table
    (:func:`avatar_set`), only while this job is still their latest upload and the
    account exists; the previous version's objects are then deleted;

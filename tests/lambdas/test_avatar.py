@@ -37,7 +37,7 @@ def _user() -> dict:
 
 
 def _keys() -> list[str]:
-    listed = _s3().list_objects_v2(Bucket=MEDIA_BUCKET, Prefix="avatars/")
+    listed = _s3().list_objects_v2(Bucket=MEDIA_BUCKET, Prefix="media/")
     return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
@@ -161,7 +161,7 @@ def test_a_job_naming_someone_elses_upload_fails(lambda_env):
     job, _ = job_create(
         owner_id=OWNER,
         kind=JobKind.AVATAR,
-        params={"upload": f"avatars/{'e' * 32}/uploads/{'f' * 32}.png"},
+        params={"upload": f"media/avatar-uploads/{'e' * 32}/{'f' * 32}.png"},
         idempotency_key="x" * 16,
         run_seconds=60,
     )

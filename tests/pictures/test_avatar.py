@@ -73,15 +73,19 @@ def test_a_bad_picture_is_refused_before_anything_is_made():
 
 
 def test_keys_name_the_owner_and_the_version():
-    assert avatar.upload_key(owner_id=OWNER, job_id=JOB, extension="jpg") == (
-        f"avatars/{OWNER}/uploads/{JOB}.jpg"
+    upload = f"media/avatar-uploads/{OWNER}/{JOB}.jpg"
+    assert avatar.upload_key(owner_id=OWNER, job_id=JOB, extension="jpg") == upload
+    assert avatar.size_key(owner_id=OWNER, version=JOB, size=64) == (
+        f"media/avatars/{OWNER}/{JOB}/64.webp"
     )
-    assert avatar.size_key(owner_id=OWNER, version=JOB, size=64) == f"avatars/{OWNER}/{JOB}/64.webp"
-    assert avatar.is_upload_key(f"avatars/{OWNER}/uploads/{JOB}.png", owner_id=OWNER, job_id=JOB)
+    assert avatar.owner_prefixes(OWNER) == (
+        f"media/avatars/{OWNER}/",
+        f"media/avatar-uploads/{OWNER}/",
+    )
+    assert avatar.is_upload_key(upload, owner_id=OWNER, job_id=JOB)
     other = "c" * 32
-    assert not avatar.is_upload_key(
-        f"avatars/{other}/uploads/{JOB}.png", owner_id=OWNER, job_id=JOB
-    )
+    assert not avatar.is_upload_key(upload, owner_id=other, job_id=JOB)
+    assert not avatar.is_upload_key(upload, owner_id=OWNER, job_id=other)
     assert not avatar.is_upload_key(f"exports/{OWNER}/{JOB}.zip", owner_id=OWNER, job_id=JOB)
     with pytest.raises(ValueError, match="size"):
         avatar.size_key(owner_id=OWNER, version=JOB, size=1000)
