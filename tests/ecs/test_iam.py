@@ -242,3 +242,27 @@ def test_the_check_flags_over_broad_statements(statement: dict[str, Any], expect
 )
 def test_the_check_accepts_narrow_statements(statement: dict[str, Any]) -> None:
     assert statement_problems(statement) == []
+
+
+def test_the_worker_touches_avatars_only_under_their_prefixes_and_attributes() -> None:
+    role = cfn.resources(cfn.template("lambdas.yaml"), "AWS::IAM::Role")["WorkerRole"]
+    statements = {
+        statement["Sid"]: statement
+        for statement in _statements(role["Properties"]["Policies"][0]["PolicyDocument"])
+    }
+    bucket = "arn:${AWS::Partition}:s3:::${MediaBucketName}"
+    objects = statements["AvatarObjects"]
+    assert {_resource_text(r) for r in _as_list(objects["Resource"])} == {
+        f"{bucket}/media/avatar-uploads/*",
+        f"{bucket}/media/avatars/*",
+    }
+    owner = statements["AvatarOwner"]
+    assert _resource_text(owner["Resource"]).endswith(":table/${TablePrefix}users")
+    # The users table holds password hashes: only the avatar's attributes, never ALL_OLD.
+    condition = owner["Condition"]
+    assert condition["ForAllValues:StringEquals"]["dynamodb:Attributes"] == [
+        "id",
+        "avatar",
+        "avatar_pending",
+    ]
+    assert "ALL_OLD" not in condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]
