@@ -15,9 +15,10 @@ recorded the job on the person's user item as ``avatar_pending``. This function:
 4. deletes the original (it holds the metadata the outputs do not).
 
 A rejected original fails the job with the check's reason (and is deleted: trying
-again cannot help); a missing one asks for a new upload. If the person uploaded
-another picture, removed theirs or deleted the account meanwhile, this job's
-outputs are deleted and the job ends without changing anything.
+again cannot help); a missing one asks for a new upload. Either way ``avatar_pending``
+is cleared (if it is still this job), so the profile stops saying "being prepared".
+If the person uploaded another picture, removed theirs or deleted the account
+meanwhile, this job's outputs are deleted and the job ends without changing anything.
 """
 
 import functools
@@ -138,21 +139,29 @@ def _size_keys(owner_id: str, version: str) -> list[str]:
     ]
 
 
+def _render(data: bytes, upload: str) -> dict[int, bytes]:
+    try:
+        return avatars.render_avatar(data)
+    except PictureRejectedError as exc:
+        # The same bytes will never pass: drop them.
+        _delete([upload])
+        raise JobError(str(exc)) from exc
+
+
 def run(job: Job, progress: Progress) -> str | None:
     """Make the avatar of ``job``'s upload and show it; return the largest size's key."""
     upload = str(job.params.get("upload", ""))
     if not avatars.is_upload_key(upload, owner_id=job.owner_id, job_id=job.id):
         raise JobError("This avatar job names no picture of yours.")
-    progress(10, "Reading your picture")
-    data = read_original(upload)
-    progress(30, "Checking your picture")
     try:
-        rendered = avatars.render_avatar(data)
-    except PictureRejectedError as exc:
-        # The same bytes will never pass: drop them, and the pending note with them.
-        _delete([upload])
+        progress(10, "Reading your picture")
+        data = read_original(upload)
+        progress(30, "Checking your picture")
+        rendered = _render(data, upload)
+    except JobError:
+        # Trying again cannot help: the profile stops saying "being prepared".
         pending_clear(owner_id=job.owner_id, job_id=job.id)
-        raise JobError(str(exc)) from exc
+        raise
     progress(70, "Saving your avatar")
     keys = _size_keys(job.owner_id, job.id)
     for size, key in zip(avatars.SIZES, keys, strict=True):

@@ -144,6 +144,7 @@ def test_a_missing_original_asks_for_a_new_upload(lambda_env):
     _run(job)
 
     assert "Upload it again" in job_get(job_id=job.id).error
+    assert "avatar_pending" not in _user()
 
 
 def test_an_original_over_the_limit_is_refused_without_being_used(lambda_env):
