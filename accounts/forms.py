@@ -250,5 +250,7 @@ class AvatarForm(NebulaForm):
     def full_clean(self) -> None:
         super().full_clean()
         if self.too_large and self.is_bound:
-            self._errors.pop("picture", None)
+            # Whatever else is missing was cut off with the file: the size is the one error.
+            self._errors.clear()
+            self.cleaned_data.pop("picture", None)
             self.add_error("picture", forms.ValidationError(TOO_LARGE, code="too_large"))

@@ -349,7 +349,9 @@ def avatar_upload(request: HttpRequest) -> HttpResponse:
     upload = bounded_upload(request, max_bytes=MAX_BYTES)
     if upload.too_large:
         # Refused from Content-Length alone: the body is never read, nothing changes.
-        form = forms.AvatarForm(data={}, too_large=True)
+        form = forms.AvatarForm(
+            data={"idempotency_key": forms.new_idempotency_key()}, too_large=True
+        )
         form.is_valid()
         return _profile_page(request, avatar_form=form, status=400)
     return _avatar_upload(request, upload)
