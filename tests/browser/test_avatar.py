@@ -45,6 +45,14 @@ def _fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def _accessibility_violations(page) -> list[str]:
+    """Return the axe-core rules the page breaks (WCAG 2.1 AA and best practice)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [violation["id"] for violation in results.response["violations"]]
+
+
 def test_an_uploaded_picture_shows_on_the_profile_and_in_the_header(avatar_site, page_at, tmp_path):
     services.user_create(email="pia@example.com", password=PASSWORD, email_verified=True)
     photo = tmp_path / "holiday.jpg"
@@ -72,6 +80,7 @@ def test_an_uploaded_picture_shows_on_the_profile_and_in_the_header(avatar_site,
     header.evaluate("img => img.decode()")
     assert header.evaluate("img => img.naturalWidth") == 64
     assert page.get_by_role("button", name="Remove picture").is_visible()
+    assert _accessibility_violations(page) == []
     screenshot(page, "avatar-profile-desktop")
 
     phone = page_at(PHONE)
@@ -94,4 +103,5 @@ def test_a_gif_is_refused_on_the_page(avatar_site, page_at, tmp_path):
     assert page.get_by_text("This file is not a PNG, JPEG or WebP picture.").is_visible()
     assert page.locator("img.avatar--large").count() == 0
     assert _fits(page)
+    assert _accessibility_violations(page) == []
     screenshot(page, "avatar-refused-phone")
