@@ -230,7 +230,7 @@ class AvatarForm(NebulaForm):
 
     def __init__(self, *args: Any, too_large: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The upload handler stopped reading the file at the limit (accounts.uploads).
+        # The upload handler stopped reading the file at the limit (nebula.uploads).
         self.too_large = too_large
         self.data_bytes = b""
         self.info: PictureInfo | None = None
