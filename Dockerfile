@@ -34,6 +34,7 @@ COPY nebula ./nebula
 COPY accounts ./accounts
 COPY contact ./contact
 COPY jobs ./jobs
+COPY pictures ./pictures
 COPY templates ./templates
 COPY static ./static
 
@@ -51,7 +52,7 @@ RUN DJANGO_SETTINGS_MODULE=nebula.settings.production \
     NEBULA_STATIC_ROOT=/app/staticfiles \
     /opt/venv/bin/python manage.py collectstatic --noinput --verbosity 0 \
     && python -m compileall -q --invalidation-mode unchecked-hash \
-        /app/manage.py /app/datalayer /app/nebula /app/accounts /app/contact /app/jobs
+        /app/manage.py /app/datalayer /app/nebula /app/accounts /app/contact /app/jobs /app/pictures
 
 # The unprivileged user the final stage runs as, with a fixed numeric id so the
 # orchestrator can check "not root" without a passwd lookup.

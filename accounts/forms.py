@@ -1,5 +1,6 @@
 """Forms: parse and validate input; the writes happen in services."""
 
+import secrets
 from typing import Any
 
 from django import forms
@@ -11,6 +12,14 @@ from django.http import HttpRequest
 from datalayer.usercsv import DISPLAY_NAME_MAX_LENGTH
 from nebula.forms import CanonicalEmailField, NebulaForm
 from nebula.validators import validate_one_line_text
+from pictures.check import (
+    FORMATS,
+    MAX_BYTES,
+    TOO_LARGE,
+    PictureInfo,
+    PictureRejectedError,
+    check_picture,
+)
 
 from .auth import MAX_PASSWORD_LENGTH
 from .models import User
@@ -194,3 +203,54 @@ class SecondFactorForm(NebulaForm):
         help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
         inputmode="text",
     )
+
+
+def new_idempotency_key() -> str:
+    """Return a fresh key for one rendering of the picture form (URL-safe, 32 characters)."""
+    return secrets.token_urlsafe(24)
+
+
+class AvatarForm(NebulaForm):
+    """A new profile picture: checked whole (pictures.check) before anything is stored.
+
+    The idempotency key the page was rendered with makes a double submit one job.
+    """
+
+    idempotency_key = forms.RegexField(
+        regex=r"\A[A-Za-z0-9_-]{16,64}\Z", widget=forms.HiddenInput, max_length=64
+    )
+    picture = forms.FileField(
+        label="New picture",
+        help_text=f"PNG, JPEG or WebP, at most {MAX_BYTES // (1024 * 1024)} MB. "
+        "We crop it to a square and remove its metadata (such as where a photo was taken).",
+        widget=forms.FileInput(
+            attrs={"accept": ",".join(f"image/{name.lower()}" for name in FORMATS)}
+        ),
+    )
+
+    def __init__(self, *args: Any, too_large: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The upload handler stopped reading the file at the limit (nebula.uploads).
+        self.too_large = too_large
+        self.data_bytes = b""
+        self.info: PictureInfo | None = None
+
+    def clean_picture(self) -> Any:
+        picture = self.cleaned_data["picture"]
+        if picture.size > MAX_BYTES:
+            raise forms.ValidationError(TOO_LARGE, code="too_large")
+        data = picture.read(MAX_BYTES + 1)
+        try:
+            self.info = check_picture(data)
+        except PictureRejectedError as exc:
+            raise forms.ValidationError(str(exc), code="invalid_picture") from exc
+        self.data_bytes = data
+        return picture
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.too_large and self.is_bound:
+            # Whatever else is missing was cut off with the file: the size is the one error.
+            self._errors.clear()
+            self.cleaned_data.pop("picture", None)
+            self.add_error("picture", forms.ValidationError(TOO_LARGE, code="too_large"))

@@ -67,6 +67,12 @@ class User(NebulaModel):
     # How many times the address changed: signed into mailed links, so a link
     # dies at the next change even if the address comes back (A→B→A).
     email_changes = NumberAttribute(default=0)
+    # The avatar shown: the id of the job that made it (its sizes lie under
+    # media/avatars/<id>/<job id>/, pictures.avatar), written by the avatar worker.
+    avatar = UnicodeAttribute(null=True)
+    # The latest upload's job while it runs; the worker makes it the avatar only if
+    # it is still this one (a newer upload or a removal wins).
+    avatar_pending = UnicodeAttribute(null=True)
     # Optimistic locking: every save checks and bumps it.
     version = VersionAttribute()
 

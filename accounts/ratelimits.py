@@ -96,6 +96,8 @@ password_reset_per_ip = limit("password_reset_ip")
 password_reset_per_account = limit("password_reset_account", key=_posted_email)
 verification_resend_per_user = limit("verify_resend_user", key=by_user)
 email_change_per_user = limit("email_change_user", key=by_user)
+# Each upload is a picture to check and store and a job to run.
+avatar_upload_per_user = limit("avatar_upload_user", key=by_user)
 # Forms that re-check the password of a signed-in user: a stolen session must
 # not be a free password-guessing oracle.
 password_check_per_user = limit("password_check_user", key=by_user)

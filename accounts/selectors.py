@@ -1,10 +1,16 @@
 """Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
 
+import base64
+import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.utils import timezone
 from pynamodb.expressions.condition import Condition
 
@@ -12,10 +18,13 @@ from datalayer import cursors
 from datalayer.cursors import decode_cursor, encode_cursor
 from datalayer.models import connection
 from nebula.email_addresses import InvalidEmailError, email_key
+from pictures import avatar as avatars
 
 from . import session_keys
 from .models import EmailClaim, SecondFactor, Session, User, is_user_id
 from .useragent import describe_device
+
+logger = logging.getLogger(__name__)
 
 
 def normalize_email(email: str) -> str:
@@ -268,3 +277,35 @@ def second_factor_get(*, user_id: str) -> SecondFactor | None:
         return SecondFactor.get(user_id, consistent_read=True)
     except SecondFactor.DoesNotExist:
         return None
+
+
+# --- Avatars (pictures.avatar; docs/jobs.md, "Avatar") ------------------------------
+
+
+def avatars_available() -> bool:
+    """Return True if pictures can be uploaded here: uploads go to the media bucket.
+
+    The avatar worker (Lambda) reads the original from ``NEBULA_MEDIA_BUCKET``; where
+    the default storage is something else (local files), it could never see it.
+    """
+    bucket = settings.NEBULA_MEDIA_BUCKET
+    return bool(bucket) and getattr(default_storage, "bucket_name", None) == bucket
+
+
+def avatar_image(*, user: User, version: str, size: int) -> bytes | None:
+    """Return one size of the user's current avatar as WebP bytes, or None.
+
+    None for a version that is not the user's current one, a size the site does not
+    make, or an object storage cannot give now (logged). No DynamoDB call.
+    """
+    if not user.avatar or user.avatar != version or size not in avatars.SIZES:
+        return None
+    key = avatars.size_key(owner_id=user.id, version=version, size=size)
+    try:
+        with default_storage.open(key) as stored:
+            return stored.read()
+    except FileNotFoundError:
+        logger.warning("avatar %s is missing from media storage", key)
+    except (OSError, BotoCoreError, ClientError):
+        logger.exception("avatar %s could not be read", key)
+    return None

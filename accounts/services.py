@@ -12,7 +12,10 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.dispatch import Signal
 from django.utils import timezone
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -21,10 +24,14 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from datalayer.counters import SESSIONS, SIGNUPS, counter_add_daily, counter_add_hourly
+from datalayer.jobs import Job, JobKind, job_get, job_id_for
 from datalayer.models import connection
+from jobs import services as job_services
 from nebula.audit import SOURCE_COMMAND, AuditEntry, audit_entry, audit_record
 from nebula.email_addresses import canonical_email
 from nebula.validators import validate_one_line_text
+from pictures import avatar as avatars
+from pictures.check import PictureInfo
 
 from . import otp, session_keys
 from .models import EmailClaim, SecondFactor, Session, User
@@ -657,6 +664,9 @@ def user_delete(
     removed = ["your account and profile", f"your email address {user.email}"]
     ended = session_end_all(user_id=user.id, sessions=sessions)
     removed.append(f"{ended} session{'s' if ended != 1 else ''}")
+    # Only where there is one (or was about to be): storage is not called otherwise.
+    if (user.avatar or user.avatar_pending) and avatar_objects_delete(user_id=user.id):
+        removed.append("your profile picture")
     for _receiver, description in user_deleted.send(sender=User, user_id=user.id):
         if description:
             removed.append(description)
@@ -929,4 +939,88 @@ def second_factor_reset(*, actor: User, user: User) -> bool:
     # Sessions that passed the old factor must not outlive it.
     session_end_all(user_id=user.id)
     logger.info("admin %s reset the second factor of user %s", actor.id, user.id)
+    return True
+
+
+# --- Avatars (pictures.avatar; docs/jobs.md, "Avatar") ------------------------------
+
+
+class AvatarStorageError(Exception):
+    """Media storage could not take or give the picture now; nothing was changed."""
+
+
+def user_avatar_upload(
+    *, user: User, data: bytes, picture: PictureInfo, idempotency_key: str
+) -> Job:
+    """Store a checked picture and start the job that makes it the user's avatar.
+
+    Once per idempotency key: a double submit finds the job the first one made and
+    stores nothing. The original goes to ``media/avatar-uploads/<id>/<job id>.<ext>``
+    through the default storage (the media bucket), then ``avatar_pending`` names the
+    job (before it can start: the worker only uses a picture that is still pending),
+    then the job starts. Raises ``jobs.services.NotAllowedError`` (address not
+    confirmed), :class:`AvatarStorageError`, :class:`UserGoneError`.
+    """
+    if not user.can_start_jobs:
+        raise job_services.NotAllowedError("Confirm your email address to upload a picture.")
+    job_id = job_id_for(owner_id=user.id, idempotency_key=idempotency_key)
+    existing = job_get(job_id=job_id)
+    if existing is not None:
+        return existing
+    key = avatars.upload_key(owner_id=user.id, job_id=job_id, extension=picture.extension)
+    try:
+        stored = default_storage.save(key, ContentFile(data, name=key))
+    except (OSError, BotoCoreError, ClientError) as exc:
+        logger.exception("the picture of user %s could not be stored", user.id)
+        raise AvatarStorageError from exc
+    try:
+        _update_user(user.id, [User.avatar_pending.set(job_id)])
+    except UserGoneError:
+        default_storage.delete(stored)
+        raise
+    user.avatar_pending = job_id
+    return job_services.job_start(
+        user=user,
+        kind=JobKind.AVATAR,
+        idempotency_key=idempotency_key,
+        params={"upload": stored},
+    )
+
+
+def _avatar_objects_delete(user_id: str) -> int:
+    """Delete every avatar object of the user (sizes and originals); return how many."""
+    deleted = 0
+    pending = [prefix.rstrip("/") for prefix in avatars.owner_prefixes(user_id)]
+    while pending:
+        folder = pending.pop()
+        folders, files = default_storage.listdir(folder)
+        pending.extend(f"{folder}/{name}" for name in folders)
+        for name in files:
+            default_storage.delete(f"{folder}/{name}")
+            deleted += 1
+    return deleted
+
+
+def avatar_objects_delete(*, user_id: str) -> bool:
+    """Delete the user's avatar objects; return False (and log) if storage failed."""
+    try:
+        _avatar_objects_delete(user_id)
+    except (OSError, BotoCoreError, ClientError):
+        logger.exception("the avatar objects of user %s could not be deleted", user_id)
+        return False
+    return True
+
+
+def user_avatar_remove(*, user: User) -> bool:
+    """Stop showing the user's avatar and delete its objects; False if there was none.
+
+    The user item first (the page never links to a deleted object), then storage
+    (best effort, logged). A job still running finds its upload gone, or no longer
+    pending, and changes nothing.
+    """
+    if not (user.avatar or user.avatar_pending):
+        return False
+    _update_user(user.id, [User.avatar.remove(), User.avatar_pending.remove()])
+    user.avatar = user.avatar_pending = None
+    avatar_objects_delete(user_id=user.id)
     return True

@@ -9,15 +9,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from jobs import services as job_services
 from nebula import second_factor
+from nebula.uploads import BoundedUploadHandler, bounded_upload
+from pictures.check import MAX_BYTES
 
 from . import devices, emails, forms, otp, ratelimits, selectors, services, session_keys, tokens
 from .auth import login
@@ -26,6 +30,12 @@ from .auth import login
 # through the Referer header of the password form (as Django's own view does).
 RESET_SESSION_TOKEN = "_password_reset_token"  # noqa: S105 - a session key's name
 RESET_URL_TOKEN = "set-password"  # noqa: S105 - the URL's placeholder
+AVATARS_UNAVAILABLE = (
+    "Profile pictures cannot be uploaded on this server: it has no media bucket configured."
+)
+AVATAR_NOT_STORED = (
+    "We could not store your picture just now. Nothing was changed; please try again soon."
+)
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -292,12 +302,115 @@ def profile(request: HttpRequest) -> HttpResponse:
         )
         return redirect("accounts:profile")
     status = 400 if action in ("profile", "email") else 200
-    return render(
-        request,
-        "accounts/profile.html",
-        {"user": user, "profile_form": profile_form, "email_form": email_form},
-        status=status,
-    )
+    return _profile_page(request, profile_form=profile_form, email_form=email_form, status=status)
+
+
+def _profile_page(
+    request: HttpRequest,
+    *,
+    profile_form: forms.ProfileForm | None = None,
+    email_form: forms.EmailChangeForm | None = None,
+    avatar_form: forms.AvatarForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render the profile page, with the forms given (bound, with errors) or fresh ones."""
+    user = request.user
+    if profile_form is None:
+        profile_form = forms.ProfileForm(
+            initial={"display_name": user.display_name, "version": user.version}
+        )
+    if email_form is None:
+        email_form = forms.EmailChangeForm(user)
+    if avatar_form is None:
+        avatar_form = forms.AvatarForm(initial={"idempotency_key": forms.new_idempotency_key()})
+    context = {
+        "user": user,
+        "profile_form": profile_form,
+        "email_form": email_form,
+        "avatar_form": avatar_form,
+        "avatars_available": selectors.avatars_available(),
+        # The latest upload's job, while it has not become the avatar (no read: its id).
+        "avatar_job_url": (
+            reverse("jobs:detail", kwargs={"job_id": user.avatar_pending})
+            if user.avatar_pending
+            else None
+        ),
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+# The upload handlers must be set before anything reads the body, and the CSRF
+# check reads it: Django's recipe is csrf_exempt here, csrf_protect on the inner view.
+@csrf_exempt
+@require_POST
+@login_required
+@ratelimits.avatar_upload_per_user
+def avatar_upload(request: HttpRequest) -> HttpResponse:
+    upload = bounded_upload(request, max_bytes=MAX_BYTES)
+    if upload.too_large:
+        # Refused from Content-Length alone: the body is never read, nothing changes.
+        form = forms.AvatarForm(
+            data={"idempotency_key": forms.new_idempotency_key()}, too_large=True
+        )
+        form.is_valid()
+        return _profile_page(request, avatar_form=form, status=400)
+    return _avatar_upload(request, upload)
+
+
+@csrf_protect
+def _avatar_upload(request: HttpRequest, upload: BoundedUploadHandler) -> HttpResponse:
+    form = forms.AvatarForm(request.POST, request.FILES, too_large=upload.too_large)
+    if not selectors.avatars_available():
+        form.add_error(None, AVATARS_UNAVAILABLE)
+    elif form.is_valid():
+        try:
+            services.user_avatar_upload(
+                user=request.user,
+                data=form.data_bytes,
+                picture=form.info,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except job_services.NotAllowedError as exc:
+            form.add_error(None, str(exc))
+        except services.AvatarStorageError:
+            form.add_error("picture", AVATAR_NOT_STORED)
+        except services.UserGoneError:
+            logout(request)
+            return redirect("accounts:login")
+        else:
+            messages.success(
+                request, "Your picture is uploaded. It shows here as soon as it is ready."
+            )
+            return redirect("accounts:profile")
+    return _profile_page(request, avatar_form=form, status=400)
+
+
+@require_POST
+@login_required
+def avatar_remove(request: HttpRequest) -> HttpResponse:
+    try:
+        removed = services.user_avatar_remove(user=request.user)
+    except services.UserGoneError:
+        logout(request)
+        return redirect("accounts:login")
+    if removed:
+        messages.success(request, "Your picture is removed.")
+    else:
+        messages.info(request, "You have no picture to remove.")
+    return redirect("accounts:profile")
+
+
+@login_required
+@require_safe
+def avatar_image(request: HttpRequest, version: str, size: int) -> HttpResponse:
+    """Send one size of the signed-in person's own avatar (the site's origin: CSP allows it)."""
+    data = selectors.avatar_image(user=request.user, version=version, size=size)
+    if data is None:
+        raise Http404("No such picture.")
+    response = HttpResponse(data, content_type="image/webp")
+    # A version's bytes never change (a new picture has a new URL); only this person's.
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
 
 
 @never_cache

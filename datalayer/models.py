@@ -115,7 +115,11 @@ def _apply(model: type[NebulaModel]) -> None:
 
 
 def table_name(base_name: str) -> str:
-    """Return the configured name of the table ``base_name`` (for code with no model of it)."""
+    """Return the configured name of the table ``base_name`` (for code without the model).
+
+    The Lambda code writes a few attributes of the site's tables (the users table)
+    without importing the site's models.
+    """
     if not _settings:
         raise TableNotConfiguredError(base_name)
     return _settings["prefix"] + base_name

@@ -50,10 +50,11 @@ def _start(job: Job, *, idempotency_key: str) -> Job:
     return job
 
 
-def job_start(*, user: Any, kind: JobKind, idempotency_key: str) -> Job:
+def job_start(*, user: Any, kind: JobKind, idempotency_key: str, params: dict | None = None) -> Job:
     """Start a job of ``kind`` for ``user`` once per idempotency key; return it.
 
     The same key again returns the job it made, and asks the API nothing more.
+    ``params`` go to the work function (``job.params``; small: at most 4 KiB as JSON).
     Raises :class:`NotAllowedError` if the user may not start jobs.
     """
     if not user.can_start_jobs:
@@ -61,7 +62,7 @@ def job_start(*, user: Any, kind: JobKind, idempotency_key: str) -> Job:
     job, created = job_create(
         owner_id=str(user.pk),
         kind=kind,
-        params={},
+        params=params or {},
         idempotency_key=idempotency_key,
         run_seconds=RUN_SECONDS[JobKind(kind)],
     )

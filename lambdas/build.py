@@ -4,8 +4,8 @@ The pinned ``lambdas/requirements.txt`` is installed for the python3.13 x86_64 r
 (Amazon Linux 2023, glibc 2.34) whatever this machine runs: binary wheels only, for
 **both** ``manylinux_2_28_x86_64`` and ``manylinux2014_x86_64`` (with the latter alone pip
 silently picks older releases of packages whose new wheels are 2_28-only). Then the
-``lambdas`` and ``datalayer`` packages are added (not this script), and everything is
-zipped reproducibly: sorted entries, fixed timestamps and modes, no ``.pyc``. The same
+``lambdas``, ``datalayer`` and ``pictures`` packages are added (not this script), and
+everything is zipped reproducibly: sorted entries, fixed timestamps and modes, no ``.pyc``. The same
 sources and requirements give the same bytes.
 
 botocore stays in the package, pinned (the version the tests ran with, not whatever the
@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "lambdas" / "requirements.txt"
-PACKAGES = ("lambdas", "datalayer")
+PACKAGES = ("lambdas", "datalayer", "pictures")
 EXCLUDED = {"lambdas/build.py", "lambdas/requirements.txt"}
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
 # The AWS services the functions call: DynamoDB (PynamoDB, Powertools idempotency), S3

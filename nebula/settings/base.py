@@ -80,8 +80,13 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("NEBULA_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
+    # Uploads (avatars): files under MEDIA_ROOT unless a media bucket is set (below).
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+MEDIA_ROOT = Path(env.str("NEBULA_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Never served as such: avatars are sent by accounts' own view, for their owner only.
+MEDIA_URL = "/media/"
 # Hashed names never change content, so browsers may keep them for a year or more.
 WHITENOISE_MAX_AGE = 60 * 60 * 24 * 365
 
@@ -191,6 +196,8 @@ NEBULA_RATES = {
     "password_reset_account": env.str("NEBULA_RATE_PASSWORD_RESET_ACCOUNT", default="3/h"),
     "verify_resend_user": env.str("NEBULA_RATE_VERIFY_RESEND_USER", default="5/h"),
     "email_change_user": env.str("NEBULA_RATE_EMAIL_CHANGE_USER", default="5/h"),
+    # Profile picture uploads (accounts/views.py), refused ones included.
+    "avatar_upload_user": env.str("NEBULA_RATE_AVATAR_UPLOAD_USER", default="20/h"),
     "password_check_user": env.str("NEBULA_RATE_PASSWORD_CHECK_USER", default="10/h"),
     # Wrong second-factor codes (TOTP or recovery) per staff member.
     "second_factor_user": env.str("NEBULA_RATE_SECOND_FACTOR_USER", default="5/15m"),
@@ -223,6 +230,42 @@ NEBULA_JOBS_API_READ_TIMEOUT = env.float("NEBULA_JOBS_API_READ_TIMEOUT", default
 # The private bucket job results lie in (jobs/media.py links to them); empty: the
 # job's page says its result cannot be downloaded here.
 NEBULA_MEDIA_BUCKET = env.str("NEBULA_MEDIA_BUCKET", default="")
+
+
+def media_storage(bucket: str, region: str) -> dict:
+    """Return the ``STORAGES["default"]`` entry for uploads in the private bucket ``bucket``.
+
+    django-storages' S3 backend: private objects (no ACL, presigned URLs), names kept
+    as given (keys are chosen by the services), botocore's own endpoint resolution
+    (``AWS_ENDPOINT_URL_S3`` on the stand-in). A web request waits on S3 with short
+    timeouts, like DynamoDB's (docs/architecture.md, "Timeouts and outages").
+    """
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "region_name": region,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": True,
+            "client_config": Config(
+                signature_version="s3v4",
+                connect_timeout=1,
+                read_timeout=3,
+                retries={"total_max_attempts": 2},
+            ),
+        },
+    }
+
+
+# With a media bucket, uploads go to it (production, make run, the tests that set it):
+# the avatar worker reads them from there. Without one they stay on local disk, and
+# avatars cannot be made (the profile page says so): see docs/jobs.md, "Avatar".
+if NEBULA_MEDIA_BUCKET:
+    STORAGES["default"] = media_storage(NEBULA_MEDIA_BUCKET, AWS_REGION)
 
 # --- Logging -----------------------------------------------------------------------
 NEBULA_LOG_FORMAT = env.str("NEBULA_LOG_FORMAT", default="json")

@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env, logging_config
+from .base import AWS_REGION, BASE_DIR, STORAGES, env, logging_config, media_storage
 
 LOCAL_STATE_DIR = Path(env.str("NEBULA_LOCAL_STATE_DIR", default=str(BASE_DIR / ".local")))
 
@@ -33,7 +33,10 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 # Serve files straight from static/ and notice edits; no collectstatic needed.
-STORAGES = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
@@ -49,6 +52,9 @@ NEBULA_JOBS_API_URL = env.str(
     default=f"http://127.0.0.1:{env.int('NEBULA_GATEWAY_PORT', default=8002)}/v1",
 )
 NEBULA_MEDIA_BUCKET = env.str("NEBULA_MEDIA_BUCKET", default="nebula-local-media")
+# Uploads (avatars) go to the media bucket on the stand-in, as in production.
+if NEBULA_MEDIA_BUCKET:
+    STORAGES = {**STORAGES, "default": media_storage(NEBULA_MEDIA_BUCKET, AWS_REGION)}
 
 # Mail is written to files, one per message, for the person running make run.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -18,7 +18,7 @@ def _site_packages() -> set[str]:
     """Return the project's own top-level packages the running site needs."""
     apps = {entry.split(".")[0] for entry in settings.INSTALLED_APPS}
     own = {name for name in apps if (ROOT / name / "__init__.py").exists()}
-    return own | {"datalayer"}
+    return own | {"datalayer", "pictures"}
 
 
 @pytest.mark.no_dynamodb

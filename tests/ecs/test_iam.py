@@ -264,3 +264,27 @@ def test_the_deploying_roles_policy_is_as_narrow_as_the_templates_roles() -> Non
     passed = [s for s in statements if "iam:PassRole" in _as_list(s["Action"])]
     assert passed
     assert all("iam:PassedToService" in s["Condition"]["StringEquals"] for s in passed)
+
+
+def test_the_worker_touches_avatars_only_under_their_prefixes_and_attributes() -> None:
+    role = cfn.resources(cfn.template("lambdas.yaml"), "AWS::IAM::Role")["WorkerRole"]
+    statements = {
+        statement["Sid"]: statement
+        for statement in _statements(role["Properties"]["Policies"][0]["PolicyDocument"])
+    }
+    bucket = "arn:${AWS::Partition}:s3:::${MediaBucketName}"
+    objects = statements["AvatarObjects"]
+    assert {_resource_text(r) for r in _as_list(objects["Resource"])} == {
+        f"{bucket}/media/avatar-uploads/*",
+        f"{bucket}/media/avatars/*",
+    }
+    owner = statements["AvatarOwner"]
+    assert _resource_text(owner["Resource"]).endswith(":table/${TablePrefix}users")
+    # The users table holds password hashes: only the avatar's attributes, never ALL_OLD.
+    condition = owner["Condition"]
+    assert condition["ForAllValues:StringEquals"]["dynamodb:Attributes"] == [
+        "id",
+        "avatar",
+        "avatar_pending",
+    ]
+    assert "ALL_OLD" not in condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]

@@ -39,8 +39,16 @@ import lambdas.submit, lambdas.worker, lambdas.sweep
 import boto3, botocore.exceptions
 assert "site" not in sys.modules, "site-packages were on"
 for name in ("lambdas.submit", "lambdas.worker", "lambdas.sweep", "botocore", "pynamodb",
-             "aws_lambda_powertools", "fastjsonschema"):
+             "aws_lambda_powertools", "fastjsonschema", "lambdas.work.avatar", "pictures", "PIL"):
     assert sys.modules[name].__file__.startswith(sys.argv[1]), (name, sys.modules[name].__file__)
+# Pillow's compiled decoders and WebP encoder work on this runtime (the wheel pip chose).
+import io
+from PIL import Image
+from pictures.avatar import render_avatar
+for fmt in ("PNG", "JPEG", "WEBP"):
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), "teal").save(out, fmt)
+    assert sorted(render_avatar(out.getvalue())) == [64, 256], fmt
 request = lambdas.submit.parse({
     "headers": {"Idempotency-Key": "key-0001"},
     "body": json.dumps({"job_id": "j1", "kind": "export", "owner_id": "u1"}),
@@ -74,6 +82,9 @@ def test_the_package_holds_the_code_and_not_the_build_script(package):
     names = set(zipfile.ZipFile(package).namelist())
 
     assert {"lambdas/submit.py", "lambdas/openapi.json", "datalayer/jobs.py"} <= names
+    assert {"lambdas/work/avatar.py", "pictures/check.py", "pictures/avatar.py"} <= names
+    # Pillow for the runtime: a manylinux x86_64 build for CPython 3.13.
+    assert [n for n in names if n.startswith("PIL/_imaging.cpython-313-x86_64-linux-gnu")]
     assert "lambdas/build.py" not in names
     assert not [name for name in names if name.endswith(".pyc")]
     assert package.stat().st_size < 15_000_000  # the goal (Lambda's direct-upload limit: 50 MB)
