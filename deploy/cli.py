@@ -25,63 +25,86 @@ from deploy.config import (
 )
 from deploy.errors import DeployError
 
+# The environment variables the command reads, by option: the first one set is the
+# option's default. The deploy workflow (.github/workflows/deploy.yml) sets them from
+# repository variables; tests/ecs/test_workflows.py holds it to this table.
+ENVIRONMENT_VARIABLES: dict[str, tuple[str, ...]] = {
+    "--environment": ("NEBULA_ENVIRONMENT",),
+    "--region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "--parameters": ("NEBULA_DEPLOY_PARAMETERS",),
+    "--artifacts-bucket": ("NEBULA_ARTIFACTS_BUCKET",),
+    "--image-tag": ("IMAGE_TAG",),
+    "--allow-dirty": ("NEBULA_ALLOW_DIRTY",),
+    "--lambda-package": ("NEBULA_LAMBDA_PACKAGE",),
+    "--pip-conf": ("NEBULA_PIP_CONF",),
+    "--cloudformation-role-arn": ("NEBULA_CLOUDFORMATION_ROLE_ARN",),
+}
+# Options a deploy cannot run without (from the command line or the environment).
+REQUIRED = ("--environment", "--region", "--parameters", "--artifacts-bucket")
+
 
 def _parser() -> argparse.ArgumentParser:
-    env = os.environ.get
+    def env(option: str) -> str | None:
+        for name in ENVIRONMENT_VARIABLES[option]:
+            if os.environ.get(name):
+                return os.environ[name]
+        return None
+
     parser = argparse.ArgumentParser(
         prog="make deploy",
         description="Build, push and roll out one release of Nebula (docs/deploy.md).",
     )
     parser.add_argument(
         "--environment",
-        default=env("NEBULA_ENVIRONMENT"),
+        default=env("--environment"),
         help="environment name; stacks are nebula-<environment>-<stack> [NEBULA_ENVIRONMENT]",
     )
     parser.add_argument(
         "--region",
-        default=env("AWS_REGION") or env("AWS_DEFAULT_REGION"),
+        default=env("--region"),
         help="AWS region [AWS_REGION]",
     )
     parser.add_argument(
         "--parameters",
         type=Path,
-        default=env("NEBULA_DEPLOY_PARAMETERS"),
+        default=env("--parameters"),
         help="JSON file of the stacks' parameters for this environment [NEBULA_DEPLOY_PARAMETERS]",
     )
     parser.add_argument(
         "--artifacts-bucket",
-        default=env("NEBULA_ARTIFACTS_BUCKET"),
+        default=env("--artifacts-bucket"),
         help="S3 bucket for the Lambda package [NEBULA_ARTIFACTS_BUCKET]",
     )
     parser.add_argument(
         "--image-tag",
-        default=env("IMAGE_TAG") or None,
+        default=env("--image-tag"),
         help="deploy this tag (e.g. a previous release, to roll back); default: the git "
         "commit's short SHA [IMAGE_TAG]",
     )
     parser.add_argument(
         "--allow-dirty",
         action="store_true",
-        default=env("NEBULA_ALLOW_DIRTY") == "1",
-        help="build from a working tree with uncommitted changes (tag <sha>-dirty-<time>)",
+        default=env("--allow-dirty") == "1",
+        help="build from a working tree with uncommitted changes (tag <sha>-dirty-<time>) "
+        "[NEBULA_ALLOW_DIRTY=1]",
     )
     parser.add_argument(
         "--lambda-package",
         type=Path,
-        default=env("NEBULA_LAMBDA_PACKAGE") or None,
+        default=env("--lambda-package"),
         help="use this built package (make lambda-package) instead of building one "
         "[NEBULA_LAMBDA_PACKAGE]",
     )
     parser.add_argument(
         "--pip-conf",
         type=Path,
-        default=env("NEBULA_PIP_CONF") or None,
+        default=env("--pip-conf"),
         help="pip.conf for the image build (a private index), passed as a build secret "
         "[NEBULA_PIP_CONF]",
     )
     parser.add_argument(
         "--cloudformation-role-arn",
-        default=env("NEBULA_CLOUDFORMATION_ROLE_ARN") or None,
+        default=env("--cloudformation-role-arn"),
         help="the role CloudFormation creates the resources as (recommended; see "
         "docs/deploy.md) [NEBULA_CLOUDFORMATION_ROLE_ARN]",
     )
@@ -96,16 +119,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def config_from(args: argparse.Namespace) -> Config:
     """Check the arguments and turn them into a ``Config``; raise ``DeployError`` if wrong."""
-    missing = [
-        flag
-        for flag, value in (
-            ("--environment", args.environment),
-            ("--region", args.region),
-            ("--parameters", args.parameters),
-            ("--artifacts-bucket", args.artifacts_bucket),
-        )
-        if not value
-    ]
+    missing = [flag for flag in REQUIRED if not getattr(args, flag[2:].replace("-", "_"))]
     if missing:
         raise DeployError(f"missing {', '.join(missing)} (or its environment variable; --help)")
     tag = args.image_tag or git_image_tag(allow_dirty=args.allow_dirty)

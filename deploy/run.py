@@ -8,8 +8,9 @@
    service stack with the new image, then ``services_stable``. The service is only
    changed after migrate succeeded. (On the very first deploy there is no service
    to protect: the stack is created first, since it holds the migrate task.)
-5. the alarms stack, the Lambda stack, and, when the Lambda API is new, the
-   service stack again so its task role may call that API;
+5. the alarms stack, the Lambda stack (its API definition, an ``AWS::Include``,
+   uploaded beside the package first: deploy/includes.py), and, when the Lambda
+   API is new, the service stack again so its task role may call that API;
 6. a summary of what changed.
 
 Every stack changes through a change set that is printed before it runs. Any
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy import image, lambda_code, service, templates
+from deploy import image, includes, lambda_code, service, templates
 from deploy.config import COMPUTED, STACKS, Config
 from deploy.errors import DeployError
 from deploy.stacks import StackResult, Stacks
@@ -91,12 +92,29 @@ class Deployment:
         values.update({k: v for k, v in computed.items() if k in declared})
         return values
 
+    def _body(self, stack: str) -> str | None:
+        """The template text to send: its local ``AWS::Include`` files uploaded first.
+
+        CloudFormation reads an included file (lambdas.yaml's API definition) only
+        from S3, while it makes the change set: so a dry run uploads it too (a few KB,
+        keyed by its content, used by nothing until a stack names it).
+        """
+        template = self._template(stack)
+        if not includes.local_includes(templates.read(template)):
+            return None
+        body, report = includes.package(template, self.s3, self.config.artifacts_bucket)
+        for line in report:
+            self.say(f"  include {line}")
+            self.summary.add(f"include {line}")
+        return body
+
     def _deploy_stack(self, stack: str, computed: dict[str, str]) -> StackResult:
         result = self.stacks.deploy(
             self._name(stack),
             self._template(stack),
             self._parameters(stack, computed),
             dry_run=self.config.dry_run,
+            body=self._body(stack),
         )
         previous = self.summary.stacks.get(stack)
         if previous is not None:  # the service stack, a second time for the jobs API

@@ -98,9 +98,19 @@ class Stacks:
         return outputs
 
     def deploy(
-        self, name: str, template: Path, parameters: dict[str, str], *, dry_run: bool = False
+        self,
+        name: str,
+        template: Path,
+        parameters: dict[str, str],
+        *,
+        dry_run: bool = False,
+        body: str | None = None,
     ) -> StackResult:
-        """Bring stack ``name`` to ``template`` with ``parameters`` through a change set."""
+        """Bring stack ``name`` to ``template`` with ``parameters`` through a change set.
+
+        ``body`` is the text to send instead of the file's (the template with its
+        includes pointed at their S3 copies, ``deploy.includes``).
+        """
         current = self.describe(name)
         exists = current is not None
         status = (current or {}).get("StackStatus", "")
@@ -121,7 +131,7 @@ class Stacks:
             resources = read_template(template).get("Resources") or {}
             self.say(f"  {name}: would be created ({len(resources)} resources, {template.name})")
             return StackResult(name, "planned")
-        body = template.read_text()
+        body = template.read_text() if body is None else body
         if len(body.encode()) > TEMPLATE_BODY_LIMIT:
             raise DeployError(
                 f"template {template} is {len(body.encode())} bytes, over CloudFormation's "

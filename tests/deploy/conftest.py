@@ -164,6 +164,7 @@ def account(aws: MotoServer, tmp_path: Path) -> Account:
         (templates / f"{stack}.yaml").write_bytes((TEMPLATES / f"{stack}.yaml").read_bytes())
     for stack in ("alarms", "lambdas"):
         (templates / f"{stack}.yaml").write_bytes((STANDINS / f"{stack}.yaml").read_bytes())
+    (tmp_path / "openapi.json").write_bytes((ROOT / "lambdas" / "openapi.json").read_bytes())
     package = tmp_path / "lambda.zip"
     write_package(package, "v1")
     return Account(session, parameters, "nebula-test-artifacts", package, aws, templates)

@@ -159,3 +159,22 @@ def test_an_unreachable_aws_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert err.startswith("deploy failed: AWS: Could not connect to the endpoint URL")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [(option, name) for option, names in cli.ENVIRONMENT_VARIABLES.items() for name in names],
+)
+def test_every_variable_in_the_table_is_what_its_option_reads(
+    option: str, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table the deploy workflow is checked against (tests/ecs/test_workflows.py) is true."""
+    for names in cli.ENVIRONMENT_VARIABLES.values():
+        for other in names:
+            monkeypatch.delenv(other, raising=False)
+    dest = option[2:].replace("-", "_")
+    assert getattr(cli._parser().parse_args([]), dest) in (None, False)
+
+    monkeypatch.setenv(name, "1")
+
+    assert getattr(cli._parser().parse_args([]), dest) in ("1", Path("1"), True)

@@ -5,6 +5,7 @@ real image push in test_image.py. Here the image "push" records a manifest in
 moto's ECR, since moto has no registry to push to.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -32,14 +33,22 @@ ALLOWED = {
 S3_ACTIONS = {"HeadObject": "s3:GetObject", "CreateMultipartUpload": "s3:PutObject"}
 
 
-def deploy(account: Account, tag: str, *, pushed: list[str] | None = None, **changes: object):
+def deploy(
+    account: Account,
+    tag: str,
+    *,
+    pushed: list[str] | None = None,
+    bodies: dict[str, str] | None = None,
+    **changes: object,
+):
     """Run one deploy of ``tag``; return the printed lines.
 
     Every AWS call it makes must be allowed by ecs/deploy-policy.json, the deploying
-    role's policy.
+    role's policy. ``bodies`` receives the template body of each change set, by stack.
     """
     lines: list[str] = []
     pushed = pushed if pushed is not None else []
+    bodies = bodies if bodies is not None else {}
     calls: set[str] = set()
     session = boto3.Session(region_name=REGION)
 
@@ -47,7 +56,11 @@ def deploy(account: Account, tag: str, *, pushed: list[str] | None = None, **cha
         service, operation = model.service_model.signing_name, model.name
         calls.add(S3_ACTIONS.get(operation, f"{service}:{operation}"))
 
+    def body(params: dict, **_: object) -> None:
+        bodies[params["StackName"]] = params["TemplateBody"]
+
     session.events.register("before-call", record)
+    session.events.register("provide-client-params.cloudformation.CreateChangeSet", body)
 
     def publish(image_uri: str) -> None:
         pushed.append(image_uri)
@@ -92,7 +105,8 @@ def migrate_runs(session: boto3.Session) -> list[dict]:
 def test_a_first_deploy_creates_every_stack_migrates_and_runs_the_image(account: Account) -> None:
     """And deploying the same release again changes nothing and pushes nothing."""
     pushed: list[str] = []
-    lines = deploy(account, "v1", pushed=pushed)
+    bodies: dict[str, str] = {}
+    lines = deploy(account, "v1", pushed=pushed, bodies=bodies)
 
     cloudformation = account.session.client("cloudformation")
     for stack in ("registry", "data", "service", "alarms", "lambdas"):
@@ -114,8 +128,18 @@ def test_a_first_deploy_creates_every_stack_migrates_and_runs_the_image(account:
             "Contents"
         ]
     ]
-    assert len(keys) == 1
-    assert keys[0].startswith("lambdas/")
+    # So did the API definition the Lambda stack includes, and the template body sent
+    # to CloudFormation names that copy instead of the local file.
+    [package] = [key for key in keys if key.endswith(".zip")]
+    assert package.startswith("lambdas/")
+    openapi = (ROOT / "lambdas" / "openapi.json").read_bytes()
+    include = f"lambdas/include/{hashlib.sha256(openapi).hexdigest()}.json"
+    assert sorted(keys) == sorted([package, include])
+    uploaded = account.session.client("s3").get_object(Bucket=account.artifacts_bucket, Key=include)
+    assert uploaded["Body"].read() == openapi
+    body = bodies["nebula-test-lambdas"]
+    assert f"Location: s3://{account.artifacts_bucket}/{include}\n" in body
+    assert "../openapi.json" not in body
     # The service stack was updated a second time with the new jobs API's id.
     api = cloudformation.describe_stacks(StackName="nebula-test-lambdas")["Stacks"][0]["Outputs"]
     api_id = next(o["OutputValue"] for o in api if o["OutputKey"] == "JobsApiId")
@@ -139,6 +163,9 @@ def test_a_first_deploy_creates_every_stack_migrates_and_runs_the_image(account:
         assert f"nebula-test-{stack}: no changes" in text
     assert "already in ECR" in text
     assert "already uploaded, unchanged" in text
+    assert (
+        f"../openapi.json -> s3://{account.artifacts_bucket}/{include} (already uploaded)" in text
+    )
 
 
 ACCOUNT_REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -195,14 +222,15 @@ def test_the_next_release_migrates_then_rolls_the_service_to_the_new_image(
     assert "nebula-test-data: no changes" in text
     assert f"service image: {ACCOUNT_REGISTRY}/nebula-web:v1 -> {image}" in text
     assert f"    parameter ImageUri: '{ACCOUNT_REGISTRY}/nebula-web:v1' -> '{image}'" in text
-    assert (
-        len(
-            account.session.client("s3").list_objects_v2(Bucket=account.artifacts_bucket)[
-                "Contents"
-            ]
-        )
-        == 2
-    )
+    # Two Lambda packages, and one API definition (unchanged, so not sent again).
+    keys = [
+        o["Key"]
+        for o in account.session.client("s3").list_objects_v2(Bucket=account.artifacts_bucket)[
+            "Contents"
+        ]
+    ]
+    assert len([key for key in keys if key.endswith(".zip")]) == 2
+    assert len([key for key in keys if key.startswith("lambdas/include/")]) == 1
 
 
 def test_a_failing_migrate_stops_the_deploy_and_the_service_keeps_the_old_release(

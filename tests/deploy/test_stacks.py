@@ -59,7 +59,7 @@ def change_set(status: str, reason: str = "", changes: list | None = None) -> di
     }
 
 
-def created(stubber: Stubber, kind: str = "UPDATE") -> None:
+def created(stubber: Stubber, kind: str = "UPDATE", body: object = ANY) -> None:
     stubber.add_response(
         "create_change_set",
         {"Id": CHANGE_SET, "StackId": STACK_ID},
@@ -67,7 +67,7 @@ def created(stubber: Stubber, kind: str = "UPDATE") -> None:
             "StackName": NAME,
             "ChangeSetName": ANY,
             "ChangeSetType": kind,
-            "TemplateBody": ANY,
+            "TemplateBody": body,
             "Parameters": ANY,
             "Capabilities": ANY,
             "Tags": ANY,
@@ -131,6 +131,24 @@ def test_a_change_set_without_changes_is_deleted_and_is_no_error(
         stubber.assert_no_pending_responses()
     assert result.action == "unchanged"
     assert lines == [f"  {NAME}: no changes"]
+
+
+def test_the_body_given_is_what_the_change_set_is_made_of(client: object, template: Path) -> None:
+    """The Lambda stack's body with its include pointed at S3 (deploy/includes.py), not the file."""
+    body = "Resources: {}\n# Location: s3://bucket/lambdas/include/abc.json\n"
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stacks", stack("UPDATE_COMPLETE"))
+        created(stubber, body=body)
+        reason = "No updates are to be performed."
+        stubber.add_response("describe_change_set", change_set("FAILED", reason))
+        stubber.add_response("describe_change_set", change_set("FAILED", reason))
+        stubber.add_response(
+            "delete_change_set", {}, {"ChangeSetName": CHANGE_SET, "StackName": NAME}
+        )
+
+        Stacks(client, say=print, poll=1).deploy(NAME, template, {}, body=body)
+
+        stubber.assert_no_pending_responses()
 
 
 def test_an_update_cloudformation_rolls_back_stops_with_the_first_failure(

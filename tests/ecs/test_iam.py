@@ -165,7 +165,9 @@ def test_each_component_has_a_role_of_its_own() -> None:
         for function in cfn.resources(lambdas, "AWS::Lambda::Function").values()
     ]
     assert len(task_roles) == len({str(r) for r in task_roles}) == 2
-    assert len(function_roles) == len({str(r) for r in function_roles}) == 3
+    assert (
+        len(function_roles) == len({str(r) for r in function_roles}) == 4
+    )  # submit, worker, worker-failed, sweep
 
 
 def test_the_web_task_role_reaches_only_its_own_tables_bucket_prefixes_and_api() -> None:

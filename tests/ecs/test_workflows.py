@@ -81,3 +81,57 @@ def test_main_is_deployed_with_oidc_one_deploy_at_a_time():
     assert credentials[0]["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert credentials[0]["uses"].startswith("aws-actions/configure-aws-credentials@")
     assert job["steps"][-1]["run"] == "make deploy"
+
+
+def _deploy_step() -> dict[str, Any]:
+    [step] = [s for _, s in _steps(_load("deploy.yml")) if s.get("run") == "make deploy"]
+    return step
+
+
+def test_the_deploy_step_sets_what_make_deploy_reads_and_all_it_needs():
+    """Every variable the step sets is one deploy/cli.py reads; every required option is set."""
+    from deploy.cli import ENVIRONMENT_VARIABLES, REQUIRED
+
+    env = _deploy_step()["env"]
+    read = {name for names in ENVIRONMENT_VARIABLES.values() for name in names}
+
+    assert set(env) - read == set()
+    for option in REQUIRED:
+        assert any(name in env for name in ENVIRONMENT_VARIABLES[option]), option
+    # From the repository's variables (or the run's input), never written in the workflow.
+    for name, value in env.items():
+        assert re.fullmatch(r"\$\{\{ (vars|inputs)\.\w+( \|\| '[\w-]+')? \}\}", value), name
+
+
+def test_a_push_deploys_the_checked_out_commit_and_a_manual_run_may_name_an_older_tag(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """IMAGE_TAG is empty on a push (the program tags HEAD, which is github.sha) and the
+    dispatch input otherwise; the program treats an empty IMAGE_TAG as unset."""
+    from deploy import cli
+
+    deploy = _load("deploy.yml")
+    env = _deploy_step()["env"]
+
+    assert env["IMAGE_TAG"] == "${{ inputs.image_tag }}"
+    assert deploy["on"]["workflow_dispatch"]["inputs"]["image_tag"]["default"] == ""
+    assert "push" in deploy["on"]
+    steps = deploy["jobs"]["deploy"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert "ref" not in checkout.get("with", {})  # the pushed commit, github.sha
+    monkeypatch.setenv("IMAGE_TAG", "")  # what a push passes
+    assert cli._parser().parse_args([]).image_tag is None  # so: git_image_tag, HEAD's SHA
+    monkeypatch.setenv("IMAGE_TAG", "0123456789ab")
+    assert cli._parser().parse_args([]).image_tag == "0123456789ab"
+
+
+def test_every_repository_variable_the_deploy_uses_is_documented():
+    text = (WORKFLOWS / "deploy.yml").read_text()
+    docs = (WORKFLOWS.parents[1] / "docs" / "deploy.md").read_text()
+    header = text.split("\nname:", 1)[0]
+
+    used = set(re.findall(r"vars\.(\w+)", text))
+    assert used
+    for name in used:
+        assert f"#   {name} " in header, name
+        assert f"`{name}`" in docs, name
