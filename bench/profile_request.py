@@ -88,8 +88,9 @@ def _memory_report(top: int) -> None:
         print(f"  {stat.size / 2**20:7.2f} MiB  {stat.traceback[0]}")
 
 
-def _profile(client: object, path: str, requests: int, sort: str, top: int) -> None:
-    """Run ``path`` ``requests`` times under cProfile; print the costliest functions."""
+def _profile(client: object, args: argparse.Namespace) -> None:
+    """Run the page ``args.requests`` times under cProfile; print the costliest functions."""
+    path, requests = args.path, args.requests
     profiler = cProfile.Profile()
     began = time.perf_counter()
     cpu = time.process_time()
@@ -103,7 +104,9 @@ def _profile(client: object, path: str, requests: int, sort: str, top: int) -> N
         f"{requests} requests: {wall * 1000 / requests:.2f} ms wall,"
         f" {cpu * 1000 / requests:.2f} ms CPU per request (under the profiler)"
     )
-    pstats.Stats(profiler).strip_dirs().sort_stats(sort).print_stats(top)
+    if args.output:
+        profiler.dump_stats(args.output)
+    pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -133,7 +136,7 @@ def _serve(args: argparse.Namespace) -> None:
     if args.memory:
         _memory_report(args.top)
     else:
-        _profile(client, args.path, args.requests, args.sort, args.top)
+        _profile(client, args)
 
 
 def main() -> int:
@@ -143,6 +146,7 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=30, help="requests before measuring (30)")
     parser.add_argument("--sort", default="cumulative", help="pstats order (cumulative)")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--output", help="also write the raw profile here (for pstats, snakeviz)")
     parser.add_argument("--anonymous", action="store_true", help="do not sign in")
     parser.add_argument("--memory", action="store_true", help="trace allocations instead")
     args = parser.parse_args()
