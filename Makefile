@@ -50,7 +50,7 @@ format: $(VENV)/.dev-installed  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(VENV)/.dev-installed  ## startup and page timings, side by side (bench/run.py)
+bench: $(VENV)/.dev-installed  ## Nebula vs a plain Django site, Lambda, container (bench/results/)
 	$(PY) -m bench.run
 
 check-deploy: $(VENV)/.local-installed  ## Django's deployment checks under production settings

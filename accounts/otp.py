@@ -13,6 +13,10 @@ Nothing here touches DynamoDB; ``services`` stores what these functions make.
   ``SECRET_KEY`` where that is unset (local mode and tests; production refuses to
   start without it). Old keys in ``NEBULA_OTP_ENCRYPTION_KEY_FALLBACKS`` still
   decrypt; :func:`decrypt_secret` says when a secret should be re-encrypted.
+
+segno and cryptography are imported by the functions that use them: only staff
+pages need them, and cryptography alone adds ~7 MiB to every web worker that
+imports it (docs/performance.md).
 """
 
 import base64
@@ -20,14 +24,14 @@ import hashlib
 import re
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 import pyotp
-import segno
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.utils.crypto import constant_time_compare
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -98,6 +102,8 @@ def qr_svg_data_uri(text: str) -> str:
 
     Dark on white whatever the page's colour scheme: scanners need the contrast.
     """
+    import segno  # staff pages only (see the docstring)
+
     return segno.make(text, error="m", micro=False).svg_data_uri(
         scale=5, border=4, dark="#000", light="#fff"
     )
@@ -122,14 +128,19 @@ def recovery_code_hash(*, user_id: str, code: str) -> str:
     return hashlib.sha256(f"{user_id}\0{normalize_code(code)}".encode()).hexdigest()
 
 
-def _fernet(material: str) -> Fernet:
+def _fernet(material: str) -> "Fernet":
+    # Staff pages only (see the module's docstring).
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"nebula.accounts.otp.secret"
     ).derive(material.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def _fernets() -> list[Fernet]:
+def _fernets() -> list["Fernet"]:
     """Return the cipher of the current key first, then those of the old keys."""
     if settings.NEBULA_OTP_ENCRYPTION_KEY:
         keys = [settings.NEBULA_OTP_ENCRYPTION_KEY, *settings.NEBULA_OTP_ENCRYPTION_KEY_FALLBACKS]
@@ -148,6 +159,8 @@ def decrypt_secret(token: str) -> tuple[str, bool]:
 
     Raises :class:`UndecryptableSecretError` if no configured key opens it.
     """
+    from cryptography.fernet import InvalidToken  # staff pages only
+
     for index, fernet in enumerate(_fernets()):
         try:
             return fernet.decrypt(token.encode()).decode(), index > 0

@@ -63,15 +63,30 @@ def measure(runs: int = 10) -> tuple[str, dict[str, list[float]], int]:
         return python, times, package.stat().st_size
 
 
-def report(runs: int = 10) -> None:
-    """Print the figures and the goals."""
+def summary(runs: int = 10) -> dict:
+    """Return the figures: median import ms per module, its ratio to boto3, the zip's size."""
     python, times, size = measure(runs)
     boto3 = statistics.median(times["boto3"])
+    return {
+        "python": Path(python).name,
+        "runs": runs,
+        "import_ms_median": {module: statistics.median(values) for module, values in times.items()},
+        "ratio_to_boto3": {
+            module: statistics.median(values) / boto3 for module, values in times.items()
+        },
+        "package_mb": size / 1e6,
+    }
+
+
+def report(runs: int = 10) -> dict:
+    """Print the figures and the goals; return them."""
+    figures = summary(runs)
     print(
-        f"\nLambda cold import, ms (median of {runs} fresh {Path(python).name} -S;"
+        f"\nLambda cold import, ms (median of {runs} fresh {figures['python']} -S;"
         " goals < 300 and < 1.5x boto3)"
     )
-    for module, values in times.items():
-        median = statistics.median(values)
-        print(f"  {module:16} median {median:7.1f}   x boto3 {median / boto3:4.2f}")
-    print(f"\nLambda package (zip): {size / 1e6:.1f} MB   goal < 15")
+    for module, median in figures["import_ms_median"].items():
+        ratio = figures["ratio_to_boto3"][module]
+        print(f"  {module:16} median {median:7.1f}   x boto3 {ratio:4.2f}")
+    print(f"\nLambda package (zip): {figures['package_mb']:.1f} MB   goal < 15")
+    return figures

@@ -11,8 +11,10 @@ would otherwise read and write the bare table name (``jobs``), in whatever accou
 and region botocore finds.
 """
 
+import threading
 from typing import Any
 
+import botocore.session
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 
@@ -21,6 +23,9 @@ from . import calls
 # Base table name (as declared in Meta) -> model.
 _registry: dict[str, type["NebulaModel"]] = {}
 _settings: dict[str, Any] = {}
+# Guards the making of botocore clients: a botocore session's create_client is
+# not thread-safe (the reason PynamoDB gives each thread a session of its own).
+_client_lock = threading.Lock()
 
 
 class TableNotConfiguredError(RuntimeError):
@@ -57,9 +62,10 @@ class NebulaModel(Model):
         # Every PynamoDB operation (transactions included) fetches its connection here.
         if not _settings:
             raise TableNotConfiguredError(cls._base_table_name)
-        connection = super()._get_connection()
-        calls.instrument(connection.connection.client)
-        return connection
+        table = super()._get_connection()
+        _make_client(table.connection)
+        calls.instrument(table.connection.client)
+        return table
 
 
 def _register(model: type[NebulaModel]) -> None:
@@ -95,6 +101,7 @@ def configure(
         read_timeout=read_timeout,
         max_attempts=max_attempts,
         connection=None,
+        session=None,
     )
     for model in _registry.values():
         _apply(model)
@@ -138,5 +145,25 @@ def connection() -> Connection:
             max_retry_attempts=_settings["max_attempts"] - 1,
         )
         _settings["connection"] = conn
+    _make_client(conn)
     calls.instrument(conn.client)
     return conn
+
+
+def _make_client(conn: Connection) -> None:
+    """Make ``conn``'s botocore client, once, from the process's one botocore session.
+
+    PynamoDB would make a botocore session per connection (per model) and per
+    thread, and each session loads its own copy of botocore's endpoint data
+    (~7 MiB): one session for the process keeps one copy. Each model keeps a
+    client of its own (~0.2 MiB), made from it with PynamoDB's settings.
+    """
+    if conn._client is not None:
+        return
+    with _client_lock:
+        if conn._client is None:
+            session = _settings.get("session")
+            if session is None:
+                session = _settings["session"] = botocore.session.get_session()
+            conn._local.session = session  # PynamoDB's per-thread session slot
+            conn.client  # noqa: B018 - made now, under the lock

@@ -11,7 +11,7 @@ import functools
 import os
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -22,7 +22,10 @@ LINK_SECONDS = 300
 @functools.cache
 def _client(region: str, endpoint: str | None) -> Any:
     # The endpoint is part of the cache key only: botocore reads it from the environment.
-    return boto3.client("s3", region_name=region, config=Config(signature_version="s3v4"))
+    # botocore, not boto3: importing boto3 would cost every web worker ~2 MiB for this.
+    return botocore.session.get_session().create_client(
+        "s3", region_name=region, config=Config(signature_version="s3v4")
+    )
 
 
 @functools.cache

@@ -85,3 +85,27 @@ def test_a_model_works_once_configured() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "p-jobs"
     assert "reached DynamoDB" in result.stdout
+
+
+def test_every_table_and_thread_shares_one_botocore_session() -> None:
+    # One session holds one copy of botocore's endpoint data (~7 MiB); a session per
+    # model and thread, PynamoDB's default, costs a web worker ~45 MiB.
+    result = _run_unconfigured(
+        """
+        import threading
+        from datalayer import jobs, models
+        from datalayer.counters import Counter
+        models.configure(prefix="p-", region="eu-west-1", connect_timeout=0.2,
+                         read_timeout=0.2, max_attempts=1)
+        clients = [jobs.Job._get_connection().connection.client, models.connection().client]
+        thread = threading.Thread(
+            target=lambda: clients.append(Counter._get_connection().connection.client))
+        thread.start()
+        thread.join()
+        print(len({id(client) for client in clients}), len({id(c._loader) for c in clients}))
+        """
+    )
+
+    assert result.returncode == 0, result.stderr
+    # Three clients (a model's hooks stay its own), one session's loader.
+    assert result.stdout.split() == ["3", "1"]
