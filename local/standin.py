@@ -10,7 +10,7 @@ survives a restart of ``make run``.
 It prints ``READY`` on stdout (and nothing else there) once it serves the port.
 The snapshot is restored first, through a private port of its own, so the port never
 answers with a table missing: a site restarted against it (or still running while the
-stand-in restarts, as tests/proof/test_faults.py does) sees the whole state or a
+stand-in restarts, as tests/proof/test_load_and_faults.py does) sees the whole state or a
 refused connection, never a half-restored one.
 
 Only programs on this machine may use it, never a web page the developer visits:

@@ -14,7 +14,7 @@ from datalayer.calls import counting_calls, unavailable_cause
 from datalayer.errors import is_unavailable
 
 from . import health
-from .http import unavailable_response
+from .http import outage_summary, unavailable_response
 from .logging import loggable_path, request_id_var
 
 access_log = logging.getLogger("nebula.access")
@@ -103,23 +103,6 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
-def _one_line(error: BaseException) -> str:
-    """Name an outage in one line: the error and, if it wraps one, the root cause.
-
-    An outage is expected, not a bug: one warning line per request, no traceback
-    (tests/proof/test_load_and_faults.py reads the whole log for one).
-    """
-    root = error
-    for _ in range(10):  # a chain is short; never loop on a cycle
-        inner = root.__cause__ or root.__context__
-        if inner is None:
-            break
-        root = inner
-    if root is error:
-        return f"{type(error).__name__}: {error}"
-    return f"{type(error).__name__}: {error} ({type(root).__name__}: {root})"
-
-
 class DynamoDBUnavailableMiddleware:
     """Turn 'DynamoDB cannot answer' into the 503 page, in every phase, DEBUG or not.
 
@@ -137,14 +120,14 @@ class DynamoDBUnavailableMiddleware:
         response = self.get_response(request)
         cause = unavailable_cause()
         if cause is not None and response.status_code >= 500 and response.status_code != 503:
-            logger.warning("DynamoDB unavailable: %s", _one_line(cause))
+            logger.warning("DynamoDB unavailable: %s", outage_summary(cause))
             return unavailable_response(request)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_unavailable(exception):
             return None
-        logger.warning("DynamoDB unavailable: %s", _one_line(exception))
+        logger.warning("DynamoDB unavailable: %s", outage_summary(exception))
         return unavailable_response(request)
 
 

@@ -6,7 +6,9 @@ factor), the fields its form posts and a valid value for each (mixed in, so some
 examples pass validation and write). A new route that is not listed fails
 ``test_every_route_is_fuzzed``: add it to ``TARGETS``.
 
-Each example POSTs (and GETs, for JSON views and pages with query-string forms)
+Each form is first posted valid but for one field, once with each hostile character
+(line breaks, NUL, BEL, ESC, bidi override...), empty and overlong; then each example
+POSTs (and GETs, for JSON views and pages with query-string forms)
 through Django's test client against the moto server; a view that raises fails the
 example (the test client re-raises), any 5xx fails it, and after every example the
 consistency check (tests/proof/consistency.py) reads every table once the route's
@@ -208,17 +210,42 @@ TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
 SIZES = st.sampled_from(["", " ", "\x00", "\u202e", "x" * 300, "é" * 6000, "y" * 120_000])
 
 
-def _value(valid: str) -> st.SearchStrategy:
-    return st.one_of(st.just(valid), TEXT, SIZES, st.lists(TEXT, min_size=2, max_size=3))
+# What a valid value turns into: one hostile character slipped in, or anything at all.
+HOSTILE = ["\n", "\r", "\t", "\x00", "\x07", "\x1b", "\u202e", "\u2028", "\ufeff"]
+INJECTED = st.sampled_from(HOSTILE)
+
+
+def _mutated(valid: str) -> st.SearchStrategy:
+    slipped = st.tuples(st.integers(0, len(valid)), INJECTED).map(
+        lambda pair: valid[: pair[0]] + pair[1] + valid[pair[0] :]
+    )
+    return st.one_of(slipped, TEXT, SIZES, st.lists(TEXT, min_size=2, max_size=3))
 
 
 def _form(target: Target) -> st.SearchStrategy[dict[str, Any]]:
-    """Some of the form's fields (valid or not) and maybe a few it does not know."""
-    known = st.fixed_dictionaries(
-        {}, optional={name: _value(valid) for name, valid in target.fields.items()}
-    )
-    extra = st.dictionaries(TEXT.filter(bool), TEXT, max_size=2)
-    return st.tuples(known, extra).map(lambda pair: {**pair[1], **pair[0]})
+    """The valid form with some fields changed or left out, and maybe fields it does not know.
+
+    Mostly valid, so that the changed field is what decides: a form that lets a bad
+    value through then writes it, and the consistency check sees it.
+    """
+    names = sorted(target.fields)
+    if not names:
+        return st.dictionaries(TEXT.filter(bool), TEXT, max_size=3)
+
+    @st.composite
+    def form(draw: st.DrawFn) -> dict[str, Any]:
+        data: dict[str, Any] = dict(target.fields)
+        for name in draw(st.sets(st.sampled_from(names), max_size=len(names))):
+            if draw(st.booleans()) and draw(st.booleans()):
+                del data[name]
+            else:
+                data[name] = draw(_mutated(target.fields[name]))
+        data.update(
+            draw(st.dictionaries(TEXT.filter(lambda k: k and k not in data), TEXT, max_size=2))
+        )
+        return data
+
+    return form()
 
 
 def _path_text() -> st.SearchStrategy[str]:
@@ -307,6 +334,15 @@ def test_no_input_makes_a_5xx_or_an_invalid_item(name: str, world: dict[str, Any
                 if target.get_json and response.status_code == 200:
                     response.json()  # a JSON view answers JSON
 
+    # First, every field of the valid form once with each hostile character in its
+    # middle, once empty and once far too long: the cases a few random examples might
+    # miss. Then the random examples.
+    for field_name, valid in target.fields.items():
+        middle = len(valid) // 2
+        for bad in [valid[:middle] + c + valid[middle:] for c in HOSTILE] + ["", "é" * 6000]:
+            path = _path(name, target, world, "x")
+            data = {**target.fields, field_name: bad}
+            _assert_answer(client.post(path, data), f"POST {path} {field_name}={bad[:20]!r}")
     fuzz()
     # The tables are emptied per test, not per example: whatever any example wrote
     # is still there to check (once, as the scans are most of an example's time).
