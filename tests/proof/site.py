@@ -190,6 +190,8 @@ def production_site(tmp_path: Path, *, people: int, posters: int) -> Iterator[Si
             NEBULA_BIND_HOST="127.0.0.1",
             WEB_CONCURRENCY=str(WORKERS),
             GUNICORN_THREADS=str(PROOF_THREADS),
+            # Nothing to finish at the end of the module: stop in seconds, not 20.
+            GUNICORN_GRACEFUL_TIMEOUT="3",
         )
         log = tmp_path / "gunicorn.log"
         with log.open("ab") as out:
