@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from datalayer.calls import unavailable_cause
 from datalayer.errors import is_unavailable
-from nebula.http import client_ip, unavailable_response
+from nebula.http import client_ip, outage_summary, unavailable_response
 
 from . import services
 
@@ -36,7 +36,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
             # would turn its failure into a 500 (the debug page under DEBUG).
             if not is_unavailable(exc):
                 raise
-            logger.warning("DynamoDB unavailable: %s", exc, exc_info=exc)
+            logger.warning("DynamoDB unavailable: %s", outage_summary(exc))
             return unavailable_response(request)
 
     def _stamp_last_seen(self, request: HttpRequest) -> None:
