@@ -27,6 +27,13 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if unavailable_cause() is not None:
             # DynamoDB failed earlier in this request: loading or saving the
             # session now would only fail again (the answer is the 503 page).
+            session = getattr(request, "session", None)
+            if session is not None and session.modified and response.status_code < 500:
+                # A best-effort write (a dashboard counter) met the outage and the
+                # view went on: a sign-in or sign-up answered as done would leave a
+                # session that was never saved, the person signed out on the next
+                # page (tests/proof/test_load_and_faults.py found it). Say so instead.
+                return unavailable_response(request)
             return response
         self._stamp_last_seen(request)
         try:
