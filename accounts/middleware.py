@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from datalayer.calls import unavailable_cause
 from datalayer.errors import is_unavailable
-from nebula.http import client_ip, unavailable_response
+from nebula.http import client_ip, outage_summary, unavailable_response
 
 from . import services
 
@@ -27,6 +27,13 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if unavailable_cause() is not None:
             # DynamoDB failed earlier in this request: loading or saving the
             # session now would only fail again (the answer is the 503 page).
+            session = getattr(request, "session", None)
+            if session is not None and session.modified and response.status_code < 500:
+                # A best-effort write (a dashboard counter) met the outage and the
+                # view went on: a sign-in or sign-up answered as done would leave a
+                # session that was never saved, the person signed out on the next
+                # page (tests/proof/test_load_and_faults.py found it). Say so instead.
+                return unavailable_response(request)
             return response
         self._stamp_last_seen(request)
         try:
@@ -36,7 +43,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
             # would turn its failure into a 500 (the debug page under DEBUG).
             if not is_unavailable(exc):
                 raise
-            logger.warning("DynamoDB unavailable: %s", exc, exc_info=exc)
+            logger.warning("DynamoDB unavailable: %s", outage_summary(exc))
             return unavailable_response(request)
 
     def _stamp_last_seen(self, request: HttpRequest) -> None:

@@ -166,7 +166,7 @@ def main() -> int:
         )
         # Gunicorn touches no table until a request does: let it boot meanwhile.
         web = _start([sys.executable, "-m", "gunicorn", "-c", "python:nebula.gunicorn_conf"], env)
-        # The stand-in says READY once its snapshot is restored (its port answers sooner).
+        # The stand-in says READY once it serves, its snapshot restored.
         wait_for_line(standin, b"READY", "the stand-in", 60)
         gateway = _start([sys.executable, "-m", "local.gateway"], env, stdout=subprocess.PIPE)
         wait_for_line(gateway, b"READY", "the jobs gateway", 60)

@@ -7,8 +7,11 @@ survives a restart of ``make run``.
 
     python -m local.standin --port 8001 --snapshot .local/dynamodb.json
 
-It prints ``READY`` on stdout (and nothing else there) once the snapshot is
-restored: the port answers earlier, so wait for that line, not for the port.
+It prints ``READY`` on stdout (and nothing else there) once it serves the port.
+The snapshot is restored first, through a private port of its own, so the port never
+answers with a table missing: a site restarted against it (or still running while the
+stand-in restarts, as tests/proof/test_load_and_faults.py does) sees the whole state or a
+refused connection, never a half-restored one.
 
 Only programs on this machine may use it, never a web page the developer visits:
 a request with an ``Origin`` header (browsers add one to cross-origin and to every
@@ -155,6 +158,26 @@ def write_snapshot(client: Any, path: Path) -> None:
     tmp.replace(path)
 
 
+def _restore_privately(path: Path) -> None:
+    """Restore the snapshot through a server on a port of its own, then stop that server.
+
+    moto keeps its state per process, so the public server started next serves it.
+    """
+    try:
+        state = json.loads(path.read_text())
+    except ValueError as exc:
+        logger.warning("snapshot %s is unreadable (%s); moving it aside", path, exc)
+        path.rename(path.with_suffix(".corrupt"))
+        return
+    private, thread = serve(0)
+    try:
+        items = restore(_client(private.server_port), state)
+    finally:
+        private.shutdown()
+        thread.join()
+    logger.info("restored %d items from %s", items, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -173,20 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
 
+    if args.snapshot and args.snapshot.exists():
+        _restore_privately(args.snapshot)
     server, thread = serve(args.port)
     client = _client(args.port)
     try:
-        if args.snapshot and args.snapshot.exists():
-            try:
-                state = json.loads(args.snapshot.read_text())
-            except ValueError as exc:
-                logger.warning(
-                    "snapshot %s is unreadable (%s); moving it aside", args.snapshot, exc
-                )
-                args.snapshot.rename(args.snapshot.with_suffix(".corrupt"))
-            else:
-                items = restore(client, state)
-                logger.info("restored %d items from %s", items, args.snapshot)
         logger.info("stand-in ready on http://127.0.0.1:%d", args.port)
         print("READY", flush=True)
         while not stop.wait(args.interval):

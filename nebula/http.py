@@ -26,6 +26,23 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - "unknown", not a bind
 
 
+def outage_summary(error: BaseException) -> str:
+    """Name an outage in one line: the error and, if it wraps one, the root cause.
+
+    An outage is expected, not a bug: one warning line per request, no traceback
+    (tests/proof/test_load_and_faults.py reads Gunicorn's whole output for one).
+    """
+    root = error
+    for _ in range(10):  # a chain is short; never loop on a cycle
+        inner = root.__cause__ or root.__context__
+        if inner is None:
+            break
+        root = inner
+    if root is error:
+        return f"{type(error).__name__}: {error}"
+    return f"{type(error).__name__}: {error} ({type(root).__name__}: {root})"
+
+
 def unavailable_response(
     request: HttpRequest | None = None, *, data: dict | None = None
 ) -> HttpResponse:

@@ -14,7 +14,7 @@ from datalayer.calls import counting_calls, unavailable_cause
 from datalayer.errors import is_unavailable
 
 from . import health
-from .http import unavailable_response
+from .http import outage_summary, unavailable_response
 from .logging import loggable_path, request_id_var
 
 access_log = logging.getLogger("nebula.access")
@@ -120,14 +120,14 @@ class DynamoDBUnavailableMiddleware:
         response = self.get_response(request)
         cause = unavailable_cause()
         if cause is not None and response.status_code >= 500 and response.status_code != 503:
-            logger.warning("DynamoDB unavailable: %s", cause, exc_info=cause)
+            logger.warning("DynamoDB unavailable: %s", outage_summary(cause))
             return unavailable_response(request)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_unavailable(exception):
             return None
-        logger.warning("DynamoDB unavailable: %s", exception, exc_info=exception)
+        logger.warning("DynamoDB unavailable: %s", outage_summary(exception))
         return unavailable_response(request)
 
 

@@ -10,7 +10,7 @@ from django.views.defaults import server_error as django_server_error
 
 from datalayer.errors import is_unavailable
 
-from .http import unavailable_response
+from .http import outage_summary, unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """
     exc = sys.exc_info()[1]
     if exc is not None and is_unavailable(exc):
-        logger.warning("DynamoDB unavailable: %s", exc, exc_info=exc)
+        logger.warning("DynamoDB unavailable: %s", outage_summary(exc))
         return unavailable_response(request)
     return django_server_error(request)

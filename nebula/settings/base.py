@@ -140,6 +140,11 @@ SESSION_COOKIE_AGE = env.int("NEBULA_SESSION_AGE", default=30 * 24 * 3600)
 NEBULA_BROWSER_SESSION_AGE = env.int("NEBULA_BROWSER_SESSION_AGE", default=12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# No script reads the CSRF token from its cookie: every form carries it in a hidden
+# field, and job.js only GETs. So that cookie is HttpOnly too
+# (tests/nebula/test_production_server.py checks every cookie's attributes).
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 # Messages ride in a signed cookie: showing one costs no DynamoDB write.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 # Argon2id with OWASP's parameters (19 MiB, not Django's 100 MiB); the other

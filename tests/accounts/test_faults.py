@@ -72,3 +72,36 @@ def test_sign_up_works_again_once_dynamodb_answers(fault_on) -> None:
     assert response.status_code == 302
     assert User.count() == 1
     assert EmailClaim.count() == 1
+
+
+def test_a_counter_meeting_the_outage_does_not_pass_for_a_signed_in_sign_up() -> None:
+    # The dashboard's counters are best effort: the sign-up goes on when one fails. But
+    # the request has met DynamoDB unavailable, so its session is not saved: answering
+    # "welcome" would leave the person signed out on the next page
+    # (tests/proof/test_load_and_faults.py found it under load).
+    from datalayer.counters import Counter
+
+    events = Counter._get_connection().connection.client.meta.events
+
+    def counters_down(request, **_):
+        if b"sessions#" in (request.body or b""):  # the sign-in count, the last write
+            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    events.register("before-send.dynamodb.UpdateItem", counters_down)
+    try:
+        client = Client()
+        response = client.post("/accounts/signup/", SIGN_UP)
+    finally:
+        events.unregister("before-send.dynamodb.UpdateItem", counters_down)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    # The account is whole; signing in works.
+    assert User.count() == 1
+    assert EmailClaim.count() == 1
+    assert (
+        client.post("/accounts/login/", {"email": "dee@example.com", "password": PASSWORD})[
+            "Location"
+        ]
+        == "/accounts/profile/"
+    )
