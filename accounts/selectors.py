@@ -1,7 +1,5 @@
 """Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
 
-import base64
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
