@@ -9,6 +9,7 @@ the tests), so nothing here knows where S3 is.
 
 import functools
 import os
+import threading
 from typing import Any
 
 import botocore.session
@@ -17,30 +18,40 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 LINK_SECONDS = 300
+# botocore's create_client is not thread-safe; Gunicorn's threads may ask for one at once.
+_create_lock = threading.Lock()
+
+
+@functools.cache
+def _session() -> Any:
+    # One botocore session for both clients: each session loads its own endpoint data.
+    # botocore, not boto3: importing boto3 would cost every web worker ~2 MiB for this.
+    return botocore.session.get_session()
 
 
 @functools.cache
 def _client(region: str, endpoint: str | None) -> Any:
     # The endpoint is part of the cache key only: botocore reads it from the environment.
-    # botocore, not boto3: importing boto3 would cost every web worker ~2 MiB for this.
-    return botocore.session.get_session().create_client(
-        "s3", region_name=region, config=Config(signature_version="s3v4")
-    )
+    with _create_lock:
+        return _session().create_client(
+            "s3", region_name=region, config=Config(signature_version="s3v4")
+        )
 
 
 @functools.cache
 def _writer(region: str, endpoint: str | None) -> Any:
     # A web request waits on this one: bounded, as every AWS client on the request path.
-    return boto3.client(
-        "s3",
-        region_name=region,
-        config=Config(
-            signature_version="s3v4",
-            connect_timeout=2,
-            read_timeout=10,
-            retries={"total_max_attempts": 2},
-        ),
-    )
+    with _create_lock:
+        return _session().create_client(
+            "s3",
+            region_name=region,
+            config=Config(
+                signature_version="s3v4",
+                connect_timeout=2,
+                read_timeout=10,
+                retries={"total_max_attempts": 2},
+            ),
+        )
 
 
 def result_url(*, key: str | None) -> str | None:
