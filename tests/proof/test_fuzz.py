@@ -116,6 +116,11 @@ TARGETS: dict[str, Target] = {
     "accounts:session_end": Target("member", {"session_id": "0" * 32}),
     "accounts:sessions_end_others": Target("member"),
     "accounts:delete": Target("member", {"password": PASSWORD}),
+    "accounts:avatar_upload": Target(
+        "member", {"idempotency_key": "a" * 32, "picture": "not a picture"}
+    ),
+    "accounts:avatar_remove": Target("member"),
+    "accounts:avatar_image": Target("member", kwargs=lambda w: {"version": w["text"], "size": 64}),
     "accounts:second_factor_setup": Target("staff", {"code": "123456"}),
     "accounts:second_factor_verify": Target("staff", {"code": "123456"}),
     "contact:contact": Target(
@@ -133,6 +138,7 @@ TARGETS: dict[str, Target] = {
     "jobs:export": Target("member", {"idempotency_key": "k" * 32}),
     "jobs:detail": Target("member", kwargs=_job),
     "jobs:status": Target("member", kwargs=_job, get_json=True),
+    "jobs:import": Target("staff", {"idempotency_key": "i" * 32, "file": "email\n"}),
     "jobs:retry": Target("member", {"idempotency_key": "r" * 32}, kwargs=_job),
     "admin:nebula_audit": Target("staff", get_query=True),
     "admin:accounts_users": Target("staff", get_query=True),
@@ -154,6 +160,9 @@ TARGETS: dict[str, Target] = {
     "admin:accounts_user_password_reset": Target("staff", kwargs=_member),
     "admin:accounts_user_delete": Target("staff", {"confirm": "yes"}, kwargs=_member),
     "admin:accounts_user_second_factor_reset": Target("staff", kwargs=_member),
+    "admin:jobs_jobs": Target("staff", get_query=True),
+    "admin:jobs_job": Target("staff", kwargs=_job),
+    "admin:jobs_job_retry": Target("staff", kwargs=_job),
     "admin:contact_messages": Target("staff", get_query=True),
     "admin:contact_message": Target("staff", kwargs=_message),
     "admin:contact_message_handle": Target("staff", kwargs=_message),
