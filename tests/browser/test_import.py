@@ -1,9 +1,8 @@
 """The staff's import page in a real browser: the form, and a bad file's field error."""
 
-import pyotp
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,10 +23,7 @@ def test_staff_see_the_import_form_and_a_bad_files_error_at_both_widths(
     page.get_by_label("Email address").fill("root@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("#otp-key")
-    key = page.locator("#otp-key").inner_text().replace(" ", "")
-    page.get_by_label("Code from your app").fill(pyotp.TOTP(key).now())
-    page.get_by_role("button", name="Turn on").click()
+    set_up_second_factor(page)
     page.wait_for_load_state()
     page.goto(site_url + "/jobs/import/")
 
