@@ -193,6 +193,19 @@ def new_context(browser):
 # ---- What every visited page goes through ----
 
 
+def _wait_for_transitions(page) -> None:
+    """Wait until no CSS transition or animation runs on ``page`` (at most TIMEOUT_MS).
+
+    Polled from here with ``evaluate`` of a function: the site's CSP forbids the string
+    evaluation ``wait_for_function`` uses.
+    """
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while page.evaluate("() => document.getAnimations().some(a => a.playState === 'running')"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{page.url}: a CSS animation still runs after {TIMEOUT_MS} ms")
+        page.wait_for_timeout(50)
+
+
 class PageChecker:
     """Run axe-core on a page and keep screenshots of it at phone and desktop widths."""
 
@@ -220,6 +233,9 @@ class PageChecker:
             ):
                 page.set_viewport_size(size)
                 page.emulate_media(color_scheme=scheme)
+                # The admin's links and buttons fade between colours (CSS transitions of
+                # 0.15 s): check the colours they settle on, not a frame of the fade.
+                _wait_for_transitions(page)
                 problems += [f"[{label}] {p}" for p in self.violations(page)]
                 if label == "phone" and not _fits(page) and "/admin/" not in page.url:
                     # The site's own pages fit a phone; Django's admin scrolls sideways there.
