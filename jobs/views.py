@@ -27,7 +27,7 @@ from . import forms, media, selectors, services, tokens
 
 KIND_NAMES = {
     JobKind.EXPORT: "Export my data",
-    JobKind.AVATAR: "Avatar",
+    JobKind.AVATAR: "Profile picture",
     JobKind.IMPORT: "User import",
 }
 STATUS_NAMES = {
