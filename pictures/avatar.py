@@ -18,12 +18,16 @@ scales to each size, then re-encodes from the pixel data alone: a new image with
 ``info``, so no EXIF (GPS included), XMP, comment or colour profile reaches the output.
 """
 
+from __future__ import annotations
+
 import io
 import re
-
-from PIL import Image, ImageOps
+from typing import TYPE_CHECKING
 
 from .check import check_picture, open_checked
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 PREFIX = "media/avatars"
 UPLOAD_PREFIX = "media/avatar-uploads"
@@ -67,6 +71,8 @@ def size_key(*, owner_id: str, version: str, size: int) -> str:
 
 def _pixels_only(image: Image.Image) -> Image.Image:
     """Return a new image holding ``image``'s pixels and nothing else (no ``info``)."""
+    from PIL import Image
+
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     mode = "RGBA" if has_alpha else "RGB"
     converted = image.convert(mode)
@@ -79,6 +85,8 @@ def render_avatar(data: bytes) -> dict[int, bytes]:
     Checks ``data`` with :func:`pictures.check.check_picture` first (raises its
     :class:`~pictures.check.PictureRejectedError`).
     """
+    from PIL import Image, ImageOps
+
     check_picture(data)
     with open_checked(data) as image:
         image.load()

@@ -15,12 +15,19 @@ The process-wide ``Image.MAX_IMAGE_PIXELS`` is left at Pillow's default (changin
 or the warning filters, from a threaded web worker would race): the pixel limit here
 is stricter and checked before decoding, and Pillow's own bomb error (sizes beyond
 twice its limit, raised already by ``open()``) is caught as a bomb too.
+
+Pillow is imported when a picture is checked, not with this module: a web worker that
+never sees an upload does not hold it (docs/performance.md).
 """
+
+from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_BYTES = 5 * 1024 * 1024
 # 25 megapixels (5000 x 5000): a phone photo fits; decoding costs at most ~100 MB (RGBA).
@@ -74,6 +81,8 @@ def open_checked(data: bytes) -> Image.Image:
 
     The caller closes it. Raises :class:`PictureRejectedError`.
     """
+    from PIL import Image, UnidentifiedImageError
+
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     # Pillow's warning (between its limit and twice that) is an error where a filter says so.
@@ -104,6 +113,8 @@ def check_picture(data: bytes) -> PictureInfo:
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise PictureRejectedError(DAMAGED) from exc
     # verify() leaves the image unusable and does not decode pixel data: decode it all.
+    from PIL import Image
+
     with open_checked(data) as image:
         try:
             image.load()

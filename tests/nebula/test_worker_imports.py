@@ -8,8 +8,9 @@ from tests.support import production_env, run
 
 pytestmark = pytest.mark.no_dynamodb
 
-# Resident memory each costs a worker: cryptography ~7 MiB, boto3 ~2 MiB, segno ~1 MiB.
-HEAVY = ("cryptography", "boto3", "segno")
+# Resident memory each costs a worker: cryptography ~7 MiB, boto3 ~2 MiB, PIL ~2 MiB,
+# segno ~1 MiB.
+HEAVY = ("cryptography", "boto3", "PIL", "segno")
 
 
 def test_loading_the_site_imports_none_of_the_heavy_rare_dependencies() -> None:
