@@ -34,7 +34,9 @@ def test_the_ratio_without_the_connection_cost_takes_it_out_once_per_call() -> N
 
     assert "not the figure" in text  # labelled: the measured ratio stays the figure
     # (5.5 - 1 x 0.5) / 4.0 and (12 - 2 x 0.5) / 8.0; a page without calls is not listed.
-    assert text.endswith("profile 1.25×; sessions 1.38×.")
+    assert text.endswith(
+        "profile 1.25\N{MULTIPLICATION SIGN}; sessions 1.38\N{MULTIPLICATION SIGN}."
+    )
     assert "home" not in text
 
 
