@@ -5,11 +5,13 @@ import logging
 from datetime import timedelta
 
 import pytest
+from botocore.validate import ParamValidationDecorator
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Session
 from accounts.session_keys import stored_id
+from datalayer.models import connection, registered_models
 from nebula.logging import JSONFormatter
 
 
@@ -38,6 +40,20 @@ def test_anonymous_pages_without_a_session_cookie_make_no_call(client, calls_of)
 def test_a_signed_in_page_costs_one_read(signed_in, calls_of, path) -> None:
     assert calls_of(signed_in, path) == 1
     assert calls_of(signed_in, path) == 1
+
+
+def test_the_request_path_clients_skip_botocore_parameter_validation(signed_in, calls_of) -> None:
+    # PynamoDB builds every request; botocore's validation would walk the input
+    # shape again on each call (PynamoDB's own Config turns it off: our clients,
+    # made from one shared botocore session in datalayer.models, must keep that).
+    assert calls_of(signed_in, "/accounts/profile/") == 1
+    assert calls_of(signed_in, "/accounts/sessions/") == 2
+
+    clients = [connection().client]
+    clients += [model._get_connection().connection.client for model in registered_models()]
+    # The setting shows only in the serializer botocore chose (meta.config keeps the default).
+    validating = [c for c in clients if isinstance(c._serializer, ParamValidationDecorator)]
+    assert validating == []
 
 
 def test_last_seen_is_stamped_at_most_once_per_five_minutes(signed_in, calls_of) -> None:
