@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
@@ -25,4 +26,5 @@ urlpatterns = [
     path("accounts/", include(accounts)),
     path("jobs/", include(([path("", views.not_measured, name="list")], "jobs"))),
     path("contact/", include(([path("", views.not_measured, name="contact")], "contact"))),
+    path("admin/", admin.site.urls),
 ]
