@@ -37,6 +37,7 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import lambdas.submit, lambdas.worker, lambdas.sweep
 import boto3, botocore.exceptions
+import PIL.Image  # pictures imports Pillow when it renders; it must come from the package
 assert "site" not in sys.modules, "site-packages were on"
 for name in ("lambdas.submit", "lambdas.worker", "lambdas.sweep", "botocore", "pynamodb",
              "aws_lambda_powertools", "fastjsonschema", "lambdas.work.avatar", "pictures", "PIL"):
