@@ -290,3 +290,28 @@ def test_the_worker_touches_avatars_only_under_their_prefixes_and_attributes() -
         "avatar_pending",
     ]
     assert "ALL_OLD" not in condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]
+
+
+def test_the_worker_reads_only_listed_attributes_of_the_users_table() -> None:
+    """The users table holds password hashes: every read of it the worker may make names its
+    attributes (IAM allows what any statement allows, so one unconditioned GetItem undoes
+    the others' conditions)."""
+    role = cfn.resources(cfn.template("lambdas.yaml"), "AWS::IAM::Role")["WorkerRole"]
+    reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"}
+    on_users = [
+        statement
+        for statement in _statements(role["Properties"]["Policies"][0]["PolicyDocument"])
+        if reads & set(_as_list(statement["Action"]))
+        and any(
+            _resource_text(r).endswith(":table/${TablePrefix}users")
+            for r in _as_list(statement["Resource"])
+        )
+    ]
+
+    assert on_users
+    for statement in on_users:
+        attributes = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+        assert "password" not in attributes, statement["Sid"]
+        assert statement["Condition"]["StringEqualsIfExists"]["dynamodb:Select"] == (
+            "SPECIFIC_ATTRIBUTES"
+        ), statement["Sid"]
