@@ -10,8 +10,6 @@ figures, never asserted in ``make test``). Reports:
   stand-in against a plain Django site (``bench/baseline/``) under the same
   Gunicorn configuration: requests/s, p50/p99, worker CPU ms per request,
   DynamoDB calls per request, worker memory, and the ratios (``bench/web.py``);
-  beside them, as additional information only, the CPU the stand-in's
-  ``Connection: close`` adds to each DynamoDB call (``bench/connection_cost.py``);
 * warm start: ``python -m local.run`` launched → first page answered (goal < 5 s);
 * each Lambda handler's cold import against ``import boto3``, and the package's
   size (``bench/lambda_cold.py``);
@@ -37,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import connection_cost, container, lambda_cold, web
+from bench import container, lambda_cold, web
 from tests.support import free_port, wait_for_http
 
 PASSWORD = "benchmark password phrase"
@@ -179,7 +177,6 @@ def markdown(results: dict) -> str:
                 )
         masters = [web_figures["memory"][s]["master"].get("rss", 0) for s in ("Nebula", "baseline")]
         lines.append(f"| Gunicorn master RSS | {masters[0]:.1f} | {masters[1]:.1f} | |")
-        lines += _connection_setup_lines(web_figures, results.get("connection_setup"))
     starts = results.get("warm_start_s")
     if starts:
         lines += [
@@ -215,33 +212,6 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _connection_setup_lines(web_figures: dict, setup: dict | None) -> list[str]:
-    """The stand-in's per-call connection cost, and the ratios without it (labelled extra)."""
-    if not setup:
-        return []
-    per_call = setup["setup_ms_per_call"]
-    lines = [
-        "",
-        "Additional information, not the figure (the measured ratio above is):"
-        " the stand-in answers every call with `Connection: close`, so each DynamoDB"
-        " call opens a TCP connection, where DynamoDB keeps them open."
-        f" `bench/connection_cost.py`: the same call cost {setup['standin_ms_per_call']:.2f} ms"
-        f" of CPU against the stand-in, {setup['keepalive_ms_per_call']:.2f} ms against a"
-        f" keep-alive server answering the same bytes: {per_call:.2f} ms per call"
-        f" (median of {setup['rounds']} rounds of {setup['calls_per_round']} calls).",
-    ]
-    without = []
-    for page, sites in web_figures["pages"].items():
-        n, b = sites["Nebula"], sites["baseline"]
-        calls = n["dynamodb_calls_per_request"]
-        if calls and n["cpu_ms_per_request"] and b["cpu_ms_per_request"]:
-            cpu = n["cpu_ms_per_request"] - calls * per_call
-            without.append(f"{page} {_ratio(cpu, b['cpu_ms_per_request'])}")
-    if without:
-        lines.append("CPU ratio with that cost taken out of each call: " + "; ".join(without) + ".")
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per page (3)")
@@ -264,8 +234,6 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.workers,
             gthreads=args.threads,
         )
-        print("the stand-in's connection set-up per DynamoDB call...", flush=True)
-        results["connection_setup"] = connection_cost.measure()
     if not args.skip_start:
         print("warm start of make run...", flush=True)
         with tempfile.TemporaryDirectory(prefix="nebula-bench-") as state_dir:

@@ -13,6 +13,10 @@ answers with a table missing: a site restarted against it (or still running whil
 stand-in restarts, as tests/proof/test_load_and_faults.py does) sees the whole state or a
 refused connection, never a half-restored one.
 
+It keeps connections open between calls, as DynamoDB does (Werkzeug's server, which
+moto's is, closes every one): a site on the stand-in then spends per call what it
+spends on DynamoDB, which ``make bench`` measures (docs/performance.md).
+
 Only programs on this machine may use it, never a web page the developer visits:
 a request with an ``Origin`` header (browsers add one to cross-origin and to every
 POST request; botocore never does) or naming another host than loopback (DNS
@@ -20,6 +24,7 @@ rebinding) is refused with 403 and no CORS headers, preflights included.
 """
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -71,10 +76,76 @@ def refuse_browsers(app: WSGIApp) -> WSGIApp:
     return guarded
 
 
+class _BodyReader(io.RawIOBase):
+    """The request's body, and nothing past it: what the app may read of the connection."""
+
+    def __init__(self, stream: Any, length: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self.remaining = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.remaining <= 0:
+            return 0
+        data = self._stream.read(min(len(buffer), self.remaining))
+        buffer[: len(data)] = data
+        self.remaining -= len(data)
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        data = self._stream.readline(limit) if limit > 0 else b""
+        self.remaining -= len(data)
+        return data
+
+
+class KeepAliveHandler(MotoRequestHandler):
+    """moto's request handler, keeping the connection open after each answer.
+
+    Werkzeug closes every connection because, after an answer, it reads whatever
+    the client sent on it, which would swallow the next request. Here the app reads
+    the request's body through :class:`_BodyReader`, which stops at its
+    ``Content-Length`` (a request without one has no body), so that read finds
+    nothing; what the app left of the body is read before the next request. A
+    request with a chunked body still gets ``Connection: close``. An idle
+    connection is closed after :attr:`timeout` seconds.
+    """
+
+    timeout = 120
+    _keep_alive = False
+
+    def run_wsgi(self) -> None:
+        length = self.headers.get("Content-Length", "0")
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        if chunked or not length.isdigit():
+            self._keep_alive = False
+            super().run_wsgi()
+            return
+        connection, body = self.rfile, _BodyReader(self.rfile, int(length))
+        self._keep_alive = True
+        self.rfile = body  # what Werkzeug hands the app as wsgi.input
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = connection
+        while body.remaining > 0 and body.read(min(body.remaining, 65536)):
+            pass
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
+
+
 def serve(port: int) -> tuple[BaseWSGIServer, threading.Thread]:
     """Serve moto's DynamoDB (and the other AWS APIs it has) on loopback, from a thread."""
     app = refuse_browsers(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
+    # Stopping must not wait for the handler threads of idle kept-alive connections.
+    server.block_on_close = False
     thread = threading.Thread(target=server.serve_forever, name="standin", daemon=True)
     thread.start()
     return server, thread

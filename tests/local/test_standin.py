@@ -190,3 +190,36 @@ def test_programs_on_this_machine_still_use_the_standin(standin_port) -> None:
 
     client = dynamodb_client(standin_port)  # botocore sends no Origin header
     assert client.list_tables()["TableNames"] == []
+
+
+def test_the_standin_keeps_the_connection_open_between_calls(standin_port) -> None:
+    """One connection carries many calls, as with DynamoDB: botocore's pool reuses it.
+
+    The refused request's body is never read by the app, and the large one is read
+    in parts: what follows each on the connection must still be the next request.
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", standin_port, timeout=10)
+    refused = {**LIST_TABLES, "Origin": "https://evil.example"}
+    large = json.dumps({"Limit": 10, "ExclusiveStartTableName": "a" * 200_000}).encode()
+    try:
+        answers = []
+        for headers, body in [
+            (LIST_TABLES, b"{}"),
+            (refused, b'{"ExclusiveStartTableName": "unread"}'),
+            (LIST_TABLES, large),
+            (LIST_TABLES, b"{}"),
+        ]:
+            connection.request("POST", "/", body=body, headers=headers)
+            response = connection.getresponse()
+            answers.append((response.status, response.getheader("Connection"), response.read()))
+            sock = connection.sock
+            assert sock is not None, f"the stand-in closed the connection after {len(answers)}"
+        connection.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+        assert connection.sock is sock  # the same socket throughout
+        last = connection.getresponse()
+        assert (last.status, json.loads(last.read())) == (200, {"TableNames": []})
+    finally:
+        connection.close()
+
+    assert [status for status, _, _ in answers] == [200, 403, 200, 200]
+    assert [header for _, header, _ in answers] == [None] * 4
