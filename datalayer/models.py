@@ -11,21 +11,16 @@ would otherwise read and write the bare table name (``jobs``), in whatever accou
 and region botocore finds.
 """
 
-import threading
 from typing import Any
 
-import botocore.session
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 
-from . import calls
+from . import aws, calls
 
 # Base table name (as declared in Meta) -> model.
 _registry: dict[str, type["NebulaModel"]] = {}
 _settings: dict[str, Any] = {}
-# Guards the making of botocore clients: a botocore session's create_client is
-# not thread-safe (the reason PynamoDB gives each thread a session of its own).
-_client_lock = threading.Lock()
 
 
 class TableNotConfiguredError(RuntimeError):
@@ -155,15 +150,13 @@ def _make_client(conn: Connection) -> None:
 
     PynamoDB would make a botocore session per connection (per model) and per
     thread, and each session loads its own copy of botocore's endpoint data
-    (~7 MiB): one session for the process keeps one copy. Each model keeps a
-    client of its own (~0.2 MiB), made from it with PynamoDB's settings.
+    (~7 MiB): the process's one session (:func:`datalayer.aws.session`) keeps one,
+    trimmed to the services Nebula calls. Each model keeps a client of its own
+    (~0.2 MiB), made from it with PynamoDB's settings.
     """
     if conn._client is not None:
         return
-    with _client_lock:
+    with aws.client_lock:
         if conn._client is None:
-            session = _settings.get("session")
-            if session is None:
-                session = _settings["session"] = botocore.session.get_session()
-            conn._local.session = session  # PynamoDB's per-thread session slot
+            conn._local.session = aws.session()  # PynamoDB's per-thread session slot
             conn.client  # noqa: B018 - made now, under the lock

@@ -9,31 +9,22 @@ the tests), so nothing here knows where S3 is.
 
 import functools
 import os
-import threading
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from datalayer import aws
+
 LINK_SECONDS = 300
-# botocore's create_client is not thread-safe; Gunicorn's threads may ask for one at once.
-_create_lock = threading.Lock()
-
-
-@functools.cache
-def _session() -> Any:
-    # One botocore session for both clients: each session loads its own endpoint data.
-    # botocore, not boto3: importing boto3 would cost every web worker ~2 MiB for this.
-    return botocore.session.get_session()
 
 
 @functools.cache
 def _client(region: str, endpoint: str | None) -> Any:
     # The endpoint is part of the cache key only: botocore reads it from the environment.
-    with _create_lock:
-        return _session().create_client(
+    with aws.client_lock:
+        return aws.session().create_client(
             "s3", region_name=region, config=Config(signature_version="s3v4")
         )
 
@@ -41,8 +32,8 @@ def _client(region: str, endpoint: str | None) -> Any:
 @functools.cache
 def _writer(region: str, endpoint: str | None) -> Any:
     # A web request waits on this one: bounded, as every AWS client on the request path.
-    with _create_lock:
-        return _session().create_client(
+    with aws.client_lock:
+        return aws.session().create_client(
             "s3",
             region_name=region,
             config=Config(

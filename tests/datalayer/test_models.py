@@ -93,7 +93,7 @@ def test_every_table_and_thread_shares_one_botocore_session() -> None:
     result = _run_unconfigured(
         """
         import threading
-        from datalayer import jobs, models
+        from datalayer import aws, jobs, models
         from datalayer.counters import Counter
         models.configure(prefix="p-", region="eu-west-1", connect_timeout=0.2,
                          read_timeout=0.2, max_attempts=1)
@@ -102,10 +102,11 @@ def test_every_table_and_thread_shares_one_botocore_session() -> None:
             target=lambda: clients.append(Counter._get_connection().connection.client))
         thread.start()
         thread.join()
-        print(len({id(client) for client in clients}), len({id(c._loader) for c in clients}))
+        print(len({id(client) for client in clients}), len({id(c._loader) for c in clients}),
+              clients[0]._loader is aws.session().get_component("data_loader"))
         """
     )
 
     assert result.returncode == 0, result.stderr
-    # Three clients (a model's hooks stay its own), one session's loader.
-    assert result.stdout.split() == ["3", "1"]
+    # Three clients (a model's hooks stay its own), one session's loader: datalayer.aws's.
+    assert result.stdout.split() == ["3", "1", "True"]
