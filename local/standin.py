@@ -111,10 +111,13 @@ class KeepAliveHandler(MotoRequestHandler):
     ``Content-Length`` (a request without one has no body), so that read finds
     nothing; what the app left of the body is read before the next request. A
     request with a chunked body still gets ``Connection: close``. An idle
-    connection is closed after :attr:`timeout` seconds.
+    connection is closed after :attr:`timeout` seconds. Nagle's algorithm is off:
+    Werkzeug writes an answer's head and body separately, and on a kept connection
+    the body would otherwise wait for the client's delayed ACK (40 ms).
     """
 
     timeout = 120
+    disable_nagle_algorithm = True
     _keep_alive = False
 
     def run_wsgi(self) -> None:

@@ -223,3 +223,18 @@ def test_the_standin_keeps_the_connection_open_between_calls(standin_port) -> No
 
     assert [status for status, _, _ in answers] == [200, 403, 200, 200]
     assert [header for _, header, _ in answers] == [None] * 4
+
+
+def test_a_kept_connection_answers_without_waiting_for_a_delayed_ack(standin_port) -> None:
+    """Werkzeug writes an answer's head and body apart: with Nagle's algorithm on, each
+    call on a kept connection waited ~40 ms for the client's delayed ACK (a stall, not
+    noise: a call takes ~2 ms). The median of 15 calls stays far from it."""
+    client = dynamodb_client(standin_port)
+    client.list_tables()
+    durations = []
+    for _ in range(15):
+        started = time.perf_counter()
+        client.list_tables()
+        durations.append(time.perf_counter() - started)
+
+    assert sorted(durations)[len(durations) // 2] < 0.02
