@@ -197,6 +197,23 @@ for email in {emails!r}:
 """
 
 
+MEDIA_BUCKET = "nebula-bench-media"
+
+
+def _create_bucket(standin_port: int) -> None:
+    import boto3
+
+    boto3.client(
+        "s3",
+        region_name="eu-west-1",
+        endpoint_url=f"http://127.0.0.1:{standin_port}",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",  # noqa: S106 - the stand-in takes any key
+    ).create_bucket(
+        Bucket=MEDIA_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+
+
 @contextlib.contextmanager
 def nebula(work: Path, concurrency: int, threads: int) -> Iterator[tuple[Site, Site]]:
     """Start the stand-in and Nebula (production settings); yield (nebula, stand-in)."""
@@ -212,6 +229,9 @@ def nebula(work: Path, concurrency: int, threads: int) -> Iterator[tuple[Site, S
             "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{standin_port}",
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",  # the stand-in takes any key
+            # Uploads on, as in production: the profile page shows its picture form.
+            "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{standin_port}",
+            "NEBULA_MEDIA_BUCKET": MEDIA_BUCKET,
             "EMAIL_HOST": "smtp.invalid",
             "DEFAULT_FROM_EMAIL": f"no-reply@{HOST}",
             # The login benchmark signs in many times a minute from one address.
@@ -219,6 +239,7 @@ def nebula(work: Path, concurrency: int, threads: int) -> Iterator[tuple[Site, S
         }
         _manage(env, "migrate", "--noinput")
         _manage(env, "collectstatic", "--noinput", "-v0")
+        _create_bucket(standin_port)
         _manage(
             env,
             "shell",

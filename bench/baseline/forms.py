@@ -73,3 +73,15 @@ class EmailChangeForm(SiteForm):
         if not self.user.check_password(password):
             raise forms.ValidationError("That password is not right.")
         return password
+
+
+class AvatarForm(SiteForm):
+    """Nebula's picture upload, as a plain site writes it: Django's ImageField (Pillow)."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    picture = forms.ImageField(
+        label="New picture",
+        help_text="PNG, JPEG or WebP, at most 5 MB. "
+        "We crop it to a square and remove its metadata (such as where a photo was taken).",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )

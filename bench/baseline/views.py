@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,10 +56,17 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     status = 400 if action in ("profile", "email") else 200
+    avatar_form = forms.AvatarForm(initial={"idempotency_key": secrets.token_urlsafe(24)})
     return render(
         request,
         "accounts/profile.html",
-        {"user": user, "profile_form": profile_form, "email_form": email_form},
+        {
+            "user": user,
+            "profile_form": profile_form,
+            "email_form": email_form,
+            "avatar_form": avatar_form,
+            "avatars_available": True,
+        },
         status=status,
     )
 
