@@ -280,14 +280,24 @@ def second_factor_get(*, user_id: str) -> SecondFactor | None:
 # --- Avatars (pictures.avatar; docs/jobs.md, "Avatar") ------------------------------
 
 
+_S3_BACKENDS = ("storages.backends.s3.S3Storage", "storages.backends.s3boto3.S3Boto3Storage")
+
+
 def avatars_available() -> bool:
     """Return True if pictures can be uploaded here: uploads go to the media bucket.
 
     The avatar worker (Lambda) reads the original from ``NEBULA_MEDIA_BUCKET``; where
-    the default storage is something else (local files), it could never see it.
+    the default storage is something else (local files), it could never see it. Read
+    from the settings, not from ``default_storage``: making the S3 storage imports
+    boto3 and s3transfer, about 8 MiB a web worker would carry for every profile page.
     """
     bucket = settings.NEBULA_MEDIA_BUCKET
-    return bool(bucket) and getattr(default_storage, "bucket_name", None) == bucket
+    storage = settings.STORAGES.get("default", {})
+    return (
+        bool(bucket)
+        and storage.get("BACKEND") in _S3_BACKENDS
+        and storage.get("OPTIONS", {}).get("bucket_name") == bucket
+    )
 
 
 def avatar_image(*, user: User, version: str, size: int) -> bytes | None:
