@@ -17,6 +17,7 @@ from accounts import selectors, services
 from accounts.models import EmailClaim, Session, User, session_entry_name, session_list_key
 from accounts.ratelimits import login_failure_budget
 from accounts.session_keys import public_id, stored_id
+from accounts.session_store import SessionStore
 from datalayer.counters import (
     SESSIONS,
     SIGNUPS,
@@ -433,6 +434,21 @@ def test_deleting_the_account_deletes_its_session_list(user) -> None:
     browser, _stored = _signed_in_browser()
 
     services.user_delete(user=user)
-    browser.post("/accounts/logout/")  # its session is gone already: no list made again
+    # A late sign-out of the ended session makes no (empty) list again.
+    SessionStore(browser.cookies["sessionid"].value).delete()
 
     assert list(Session.scan()) == []
+
+
+def test_sign_out_everywhere_else_ends_sessions_the_index_does_not_show_yet(user) -> None:
+    # The by-user index is eventually consistent; the list is read consistently.
+    browser, mine = _signed_in_browser()
+    _other, other_id = _signed_in_browser()
+    Session(other_id).update(actions=[Session.user_id.remove()])
+    assert other_id not in {s.id for s in selectors.session_list_for_user(user_id=user.id)}
+
+    page = browser.post("/accounts/sessions/end-others/", follow=True)
+
+    assert b"Signed out 1 other session." in page.content
+    assert Session.count(other_id) == 0
+    assert _listed(user.id) == {mine}
