@@ -10,8 +10,6 @@ from datalayer.calls import unavailable_cause
 from datalayer.errors import is_unavailable
 from nebula.http import client_ip, outage_summary, unavailable_response
 
-from . import services
-
 logger = logging.getLogger(__name__)
 
 
@@ -56,7 +54,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
             and session.needs_last_seen_stamp()
         ):
             try:
-                services.session_touch(stored_id=session.stored_id, ip=session.client_ip)
+                session.stamp_last_seen()
             except Exception as exc:
                 # The page itself worked; a missed stamp is not worth an error page.
                 if not is_unavailable(exc):

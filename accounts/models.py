@@ -6,8 +6,11 @@ machinery looks (``is_authenticated``, ``pk``, ``get_session_auth_hash``,
 ``login_required``, the token generator and the password forms work unchanged.
 """
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -190,6 +193,97 @@ class Session(NebulaModel):
     def public_id(self) -> str:
         """Name the session in pages and forms without revealing its key."""
         return session_keys.public_id(self.id)
+
+
+# --- The session list: one item per signed-in user in the sessions table -----------
+#
+# Not a PynamoDB model: the model registry holds one model per table, and the item
+# is read and written with the raw client anyway (it joins the page's one
+# BatchGetItem and the session writes' transactions). Its key can never be a
+# session's (those are 64 hex characters), and it has no ``user_id``, so it stays
+# out of the ``by-user`` index. Each session is one top-level attribute,
+# ``s_<stored id>``, whose value is compact JSON (a string: cheap for botocore to
+# parse): setting or removing one is ``SET #e = :v`` / ``REMOVE #e``, which
+# also works on an item that does not exist yet.
+
+SESSION_LIST_PREFIX = "list."
+SESSION_ENTRY_PREFIX = "s_"
+# Live entries kept per user; signing in beyond it ends the least recently seen sessions.
+SESSION_LIST_CAP = 50
+
+
+def session_list_key(user_id: str) -> str:
+    """Return the sessions table key of the user's session list."""
+    return f"{SESSION_LIST_PREFIX}{user_id}"
+
+
+def is_session_list_key(key: str) -> bool:
+    """Say whether a sessions table key is a session list's (not a session's)."""
+    return key.startswith(SESSION_LIST_PREFIX)
+
+
+def session_entry_name(stored_id: str) -> str:
+    """Return the attribute that holds the entry of the session stored under ``stored_id``."""
+    return f"{SESSION_ENTRY_PREFIX}{stored_id}"
+
+
+def _stamp(moment: datetime) -> float:
+    return round(moment.timestamp(), 3)
+
+
+def _moment(stamp: float) -> datetime:
+    return datetime.fromtimestamp(stamp, tz=UTC)
+
+
+@dataclass(frozen=True)
+class SessionEntry:
+    """What the sessions page shows of one session, as its user's session list holds it."""
+
+    stored_id: str
+    device: str
+    ip: str | None
+    created: datetime
+    last_seen: datetime
+    expires: datetime
+
+    @property
+    def public_id(self) -> str:
+        return session_keys.public_id(self.stored_id)
+
+    def encode(self) -> str:
+        """Return the entry's attribute value: compact JSON."""
+        return json.dumps(
+            {
+                "d": self.device,
+                "i": self.ip,
+                "c": _stamp(self.created),
+                "l": _stamp(self.last_seen),
+                "e": int(self.expires.timestamp()),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, stored_id: str, value: str) -> "SessionEntry":
+        """Parse an attribute value made by :meth:`encode`."""
+        data = json.loads(value)
+        return cls(
+            stored_id=stored_id,
+            device=data["d"],
+            ip=data["i"],
+            created=_moment(data["c"]),
+            last_seen=_moment(data["l"]),
+            expires=_moment(data["e"]),
+        )
+
+
+def session_entries_decode(item: Mapping[str, Any]) -> list["SessionEntry"]:
+    """Parse a session list item as the low-level client returns it (expired entries too)."""
+    return [
+        SessionEntry.decode(name[len(SESSION_ENTRY_PREFIX) :], value["S"])
+        for name, value in item.items()
+        if name.startswith(SESSION_ENTRY_PREFIX)
+    ]
 
 
 class SecondFactor(NebulaModel):

@@ -1,8 +1,8 @@
 """Reads of accounts data. Each access pattern has one function (docs/data-model.md)."""
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,16 @@ from nebula.email_addresses import InvalidEmailError, email_key
 from pictures import avatar as avatars
 
 from . import session_keys
-from .models import EmailClaim, SecondFactor, Session, User, is_user_id
+from .models import (
+    EmailClaim,
+    SecondFactor,
+    Session,
+    SessionEntry,
+    User,
+    is_user_id,
+    session_entries_decode,
+    session_list_key,
+)
 from .useragent import describe_device
 
 logger = logging.getLogger(__name__)
@@ -92,33 +101,72 @@ def session_get(*, ids: Sequence[str]) -> Session | None:
 
 def session_and_user_get(*, ids: Sequence[str], user_id: str) -> tuple[Session | None, User | None]:
     """Read a session (under any of ``ids``) and its user in one BatchGetItem: the one read."""
+    session, user, _entries = _session_user_and_list_get(ids=ids, user_id=user_id, with_list=False)
+    return session, user
+
+
+def session_user_and_list_get(
+    *, ids: Sequence[str], user_id: str
+) -> tuple[Session | None, User | None, list[SessionEntry]]:
+    """Read a session, its user and the user's session list in one BatchGetItem.
+
+    For the pages that show the list (the sessions page): still the one read.
+    The list's entries come as stored, expired ones too (:func:`session_entries_live`).
+    """
+    return _session_user_and_list_get(ids=ids, user_id=user_id, with_list=True)
+
+
+def _session_user_and_list_get(
+    *, ids: Sequence[str], user_id: str, with_list: bool
+) -> tuple[Session | None, User | None, list[SessionEntry]]:
     client = connection().client
-    tables = {Session.Meta.table_name: Session, User.Meta.table_name: User}
+    list_key = session_list_key(user_id)
+    keys = [{"key": {"S": i}} for i in ids]
+    if with_list:
+        keys.append({"key": {"S": list_key}})
     request = {
-        Session.Meta.table_name: {
-            "Keys": [{"key": {"S": i}} for i in ids],
-            "ConsistentRead": True,
-        },
+        Session.Meta.table_name: {"Keys": keys, "ConsistentRead": True},
         User.Meta.table_name: {"Keys": [{"id": {"S": user_id}}], "ConsistentRead": True},
     }
     sessions: dict[str, Session] = {}
     user = None
+    entries: list[SessionEntry] = []
     response = client.batch_get_item(RequestItems=request)
     for table, items in response.get("Responses", {}).items():
         for item in items:
-            found = tables[table].from_raw_data(item)
-            if isinstance(found, Session):
-                sessions[found.id] = found
+            if table == User.Meta.table_name:
+                user = User.from_raw_data(item)
+            elif item["key"]["S"] == list_key:
+                entries = session_entries_decode(item)
             else:
-                user = found
+                found = Session.from_raw_data(item)
+                sessions[found.id] = found
     session = _first(sessions, ids)
     # DynamoDB may leave keys unprocessed under load; read those one by one.
     unprocessed = response.get("UnprocessedKeys", {})
     if Session.Meta.table_name in unprocessed:
         session = session_get(ids=ids)
+        if with_list:
+            entries = session_entries_get(user_id=user_id)
     if User.Meta.table_name in unprocessed:
         user = user_get(user_id=user_id)
-    return _live(session, timezone.now()), user
+    return _live(session, timezone.now()), user, entries
+
+
+def session_entries_get(*, user_id: str) -> list[SessionEntry]:
+    """Read the user's session list (one consistent GetItem); expired entries too."""
+    response = connection().client.get_item(
+        TableName=Session.Meta.table_name,
+        Key={"key": {"S": session_list_key(user_id)}},
+        ConsistentRead=True,
+    )
+    return session_entries_decode(response.get("Item", {}))
+
+
+def session_entries_live(entries: Iterable[SessionEntry]) -> list[SessionEntry]:
+    """Keep the entries of sessions that have not expired (the list is pruned only on writes)."""
+    now = timezone.now()
+    return [entry for entry in entries if entry.expires > now]
 
 
 def session_list_for_user(*, user_id: str) -> list[Session]:
@@ -141,21 +189,59 @@ class SessionRow:
 
 
 def session_rows_for_user(*, user_id: str, current_key: str | None = None) -> list[SessionRow]:
-    """Describe the user's live sessions: the one of ``current_key`` first, then by last seen."""
-    current_ids = set(session_keys.stored_ids(current_key)) if current_key else set()
-    rows = [
-        SessionRow(
-            public_id=session.public_id,
-            device=describe_device(session.user_agent),
-            ip=session.ip,
-            created=session.created,
-            last_seen=session.last_seen,
-            is_current=session.id in current_ids,
+    """Describe the user's live sessions from the ``by-user`` index (the admin's view).
+
+    The one of ``current_key`` first, then by last seen.
+    """
+    rows = (
+        (
+            SessionRow(
+                public_id=session.public_id,
+                device=describe_device(session.user_agent),
+                ip=session.ip,
+                created=session.created,
+                last_seen=session.last_seen,
+                is_current=False,
+            ),
+            session.id,
         )
         for session in session_list_for_user(user_id=user_id)
-    ]
+    )
+    return _rows(rows, current_key)
+
+
+def session_rows_from_entries(
+    *, entries: Iterable[SessionEntry], current_key: str | None
+) -> list[SessionRow]:
+    """Describe the live sessions of a session list (the sessions page: no read of its own).
+
+    The one of ``current_key`` first, then by last seen.
+    """
+    live = sorted(session_entries_live(entries), key=lambda e: e.last_seen, reverse=True)
+    return _rows(
+        (
+            (
+                SessionRow(
+                    public_id=entry.public_id,
+                    device=entry.device,
+                    ip=entry.ip,
+                    created=entry.created,
+                    last_seen=entry.last_seen,
+                    is_current=False,
+                ),
+                entry.stored_id,
+            )
+            for entry in live
+        ),
+        current_key,
+    )
+
+
+def _rows(rows: Iterable[tuple[SessionRow, str]], current_key: str | None) -> list[SessionRow]:
+    current_ids = set(session_keys.stored_ids(current_key)) if current_key else set()
+    marked = [replace(row, is_current=stored in current_ids) for row, stored in rows]
     # A stable sort keeps "most recently seen first" among the others.
-    return sorted(rows, key=lambda row: not row.is_current)
+    return sorted(marked, key=lambda row: not row.is_current)
 
 
 def user_find(*, identifier: str) -> User | None:

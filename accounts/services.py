@@ -34,11 +34,26 @@ from pictures import avatar as avatars
 from pictures.check import PictureInfo
 
 from . import otp, session_keys
-from .models import EmailClaim, SecondFactor, Session, User
+from .models import (
+    SESSION_LIST_CAP,
+    EmailClaim,
+    SecondFactor,
+    Session,
+    SessionEntry,
+    User,
+    is_session_list_key,
+    session_entry_name,
+    session_list_key,
+)
 from .ratelimits import login_failures_clear
-from .selectors import normalize_email, second_factor_get, session_list_for_user
-
-logger = logging.getLogger(__name__)
+from .selectors import (
+    normalize_email,
+    second_factor_get,
+    session_entries_get,
+    session_entries_live,
+    session_list_for_user,
+)
+from .useragent import describe_device
 
 logger = logging.getLogger(__name__)
 
@@ -439,8 +454,8 @@ def user_admin_end_sessions(*, actor: User, user: User) -> int:
     """End every session of ``user`` for ``actor``; return how many ended.
 
     Raises ``AdminActionRefusedError`` when ``actor`` may not (:func:`user_admin_refusal`).
-    The audit entry ("user.end_sessions") is written right after the deletes: a
-    ``BatchWriteItem`` is no transaction, so it cannot share one.
+    The audit entry ("user.end_sessions") is written right after the deletes, which
+    take one transaction per 24 sessions (:func:`session_end_all`): it cannot share them.
     """
     _refuse_unless_allowed(actor=actor, user=user)
     ended = session_end_all(user_id=user.id)
@@ -662,7 +677,7 @@ def user_delete(
 
     _transact(write)
     removed = ["your account and profile", f"your email address {user.email}"]
-    ended = session_end_all(user_id=user.id, sessions=sessions)
+    ended = session_end_all(user_id=user.id, sessions=sessions, drop_list=True)
     removed.append(f"{ended} session{'s' if ended != 1 else ''}")
     # Only where there is one (or was about to be): storage is not called otherwise.
     if (user.avatar or user.avatar_pending) and avatar_objects_delete(user_id=user.id):
@@ -673,13 +688,165 @@ def user_delete(
     return removed
 
 
+# --- Sessions and their list (accounts.models, "The session list") ----------------------
+#
+# A signed-in session is written in one TransactWriteItems with its entry in its user's
+# session list: creating, saving, stamping and deleting it change both or neither, so
+# the list the sessions page shows (without a read of its own) stays true. The session
+# item decides whether a session is signed in; the list is for display. Anonymous
+# sessions have no list and are written as before.
+
+# Concurrent writes to one user's list (two browsers stamping "last seen") cancel
+# each other with TransactionConflict; they are retried a few times.
+_SESSION_WRITE_ATTEMPTS = 5
+# Items per transaction: DynamoDB allows 100 now, 25 before 2022 (and moto still does);
+# the list's own write is one of them.
+_TRANSACTION_ITEMS = 25
+_SESSION_DELETES_PER_TRANSACTION = _TRANSACTION_ITEMS - 1
+
+
+def _no_reason(code: str | None) -> str | None:
+    return None if code in (None, "None") else code
+
+
+def _session_transact(items: list[dict]) -> list[str | None] | None:
+    """Run one TransactWriteItems; return None once written, or the reasons a condition failed.
+
+    A transaction that met a concurrent one is retried briefly; if it keeps
+    meeting them, ``ConcurrentEditError``.
+    """
+    client = connection().client
+    for attempt in range(1, _SESSION_WRITE_ATTEMPTS + 1):
+        try:
+            client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [
+                _no_reason(reason.get("Code"))
+                for reason in exc.response.get("CancellationReasons", [])
+            ]
+            if "ConditionalCheckFailed" in reasons:
+                return reasons
+            if "TransactionConflict" not in reasons:
+                raise
+            if attempt == _SESSION_WRITE_ATTEMPTS:
+                raise ConcurrentEditError from exc
+            time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not secrets
+        else:
+            return None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sessions_table() -> str:
+    return Session.Meta.table_name
+
+
+def _key(key: str) -> dict:
+    return {"key": {"S": key}}
+
+
+def _list_update(
+    user_id: str,
+    *,
+    put: Collection[SessionEntry] = (),
+    remove: Collection[str] = (),
+    must_exist: bool = False,
+) -> dict:
+    """Return the transaction item that sets ``put`` and removes ``remove`` (stored ids).
+
+    ``must_exist``: only if the list exists (a remove never makes an empty list,
+    e.g. for an account just deleted).
+    """
+    names: dict[str, str] = {}
+    values: dict[str, dict] = {}
+    sets, removes = [], []
+    for n, entry in enumerate(put):
+        names[f"#p{n}"] = session_entry_name(entry.stored_id)
+        values[f":p{n}"] = {"S": entry.encode()}
+        sets.append(f"#p{n} = :p{n}")
+    for n, stored in enumerate(remove):
+        names[f"#r{n}"] = session_entry_name(stored)
+        removes.append(f"#r{n}")
+    expression = " ".join(
+        part
+        for part in (
+            f"SET {', '.join(sets)}" if sets else "",
+            f"REMOVE {', '.join(removes)}" if removes else "",
+        )
+        if part
+    )
+    update: dict = {
+        "TableName": _sessions_table(),
+        "Key": _key(session_list_key(user_id)),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+    }
+    if values:
+        update["ExpressionAttributeValues"] = values
+    if must_exist:
+        names["#k"] = "key"
+        update["ConditionExpression"] = "attribute_exists(#k)"
+    return {"Update": update}
+
+
+def _delete_sessions(*, user_id: str, stored_ids: Collection[str], drop_list: bool = False) -> None:
+    """Delete sessions of the user and their list entries, transaction by transaction.
+
+    ``drop_list``: delete the whole list too (the account is going). A user whose
+    list does not exist (sessions from before the lists) gets none made by this.
+    """
+    ids = sorted(stored_ids)
+    chunks = [
+        ids[start : start + _SESSION_DELETES_PER_TRANSACTION]
+        for start in range(0, len(ids), _SESSION_DELETES_PER_TRANSACTION)
+    ] or [[]]
+    for number, chunk in enumerate(chunks, start=1):
+        deletes = [{"Delete": {"TableName": _sessions_table(), "Key": _key(i)}} for i in chunk]
+        if drop_list and number == len(chunks):
+            list_item = {
+                "Delete": {"TableName": _sessions_table(), "Key": _key(session_list_key(user_id))}
+            }
+        elif chunk:
+            list_item = _list_update(user_id, remove=chunk, must_exist=True)
+        else:
+            continue
+        if _session_transact([*deletes, list_item]) is not None and deletes:
+            # No list to remove entries from: the sessions alone.
+            _session_transact(deletes)
+
+
+def _entries_to_prune(*, user_id: str, new: str, now: datetime) -> tuple[list[str], list[str]]:
+    """Return (entries to remove, sessions to end) before ``new`` joins the user's list.
+
+    Entries of expired sessions go; beyond ``SESSION_LIST_CAP`` live sessions, the
+    least recently seen end, so the list (and the sessions page) stays bounded.
+    """
+    entries = [e for e in session_entries_get(user_id=user_id) if e.stored_id != new]
+    expired = [e.stored_id for e in entries if e.expires <= now]
+    live = sorted((e for e in entries if e.expires > now), key=lambda e: e.last_seen)
+    overflow = [e.stored_id for e in live[: max(0, len(live) - SESSION_LIST_CAP + 1)]]
+    # The transaction also puts the session and updates the list; any more end next time.
+    overflow = overflow[: _TRANSACTION_ITEMS - 2]
+    return expired + overflow, overflow
+
+
 def session_end(*, user_id: str, public_id: str) -> bool:
-    """End one of the user's sessions, named by its public id; False if there was none."""
-    for session in session_list_for_user(user_id=user_id):
-        if session.public_id == public_id:
-            Session(session.id).delete()
-            return True
-    return False
+    """End one of the user's live sessions, named by its public id; False if there was none.
+
+    Only the user's own sessions can be named: the id is looked up in their
+    session list (a consistent read) and, for a session from before the lists,
+    in the ``by-user`` index.
+    """
+    live = session_entries_live(session_entries_get(user_id=user_id))
+    stored = next((e.stored_id for e in live if e.public_id == public_id), None)
+    if stored is None:
+        sessions = session_list_for_user(user_id=user_id)
+        stored = next((s.id for s in sessions if s.public_id == public_id), None)
+    if stored is None:
+        return False
+    _delete_sessions(user_id=user_id, stored_ids=[stored])
+    return True
 
 
 def session_end_all(
@@ -687,17 +854,46 @@ def session_end_all(
     user_id: str,
     except_keys: Iterable[str | None] = (),
     sessions: Iterable[Session] | None = None,
+    drop_list: bool = False,
 ) -> int:
-    """End every session of the user but those of ``except_keys``; return how many ended."""
+    """End every session of the user but those of ``except_keys``; return how many ended.
+
+    The sessions are those of the user's list and of the ``by-user`` index (or
+    ``sessions``, read from it before): the list is consistent, the index also
+    knows sessions from before the lists. Entries of expired sessions go too,
+    uncounted. ``drop_list``: delete the list as well (the account is going).
+    """
     if sessions is None:
         sessions = session_list_for_user(user_id=user_id)
+    entries = session_entries_get(user_id=user_id)
     kept = {stored for key in except_keys if key for stored in session_keys.stored_ids(key)}
-    ids = {session.id for session in sessions} - kept
-    # BatchWriteItem: 25 deletes per call, however many sessions there are.
-    with Session.batch_write() as batch:
-        for stored in ids:
-            batch.delete(Session(stored))
-    return len(ids)
+    live = ({s.id for s in sessions} | {e.stored_id for e in session_entries_live(entries)}) - kept
+    expired = {e.stored_id for e in entries} - live - kept
+    _delete_sessions(user_id=user_id, stored_ids=live | expired, drop_list=drop_list)
+    return len(live)
+
+
+def _session_item(
+    *,
+    stored_id: str,
+    data: str,
+    expires: datetime,
+    user_id: str | None,
+    created: datetime,
+    last_seen: datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> Session:
+    return Session(
+        stored_id,
+        data=data,
+        expires=expires,
+        user_id=user_id,
+        created=created,
+        last_seen=last_seen,
+        ip=ip,
+        user_agent=user_agent,
+    )
 
 
 def session_save(
@@ -711,41 +907,118 @@ def session_save(
     user_agent: str | None,
     must_create: bool,
 ) -> bool:
-    """Write a session; False if ``must_create`` and it exists, or not and it is gone."""
-    session = Session(
-        stored_id,
+    """Write a session; False if ``must_create`` and it exists, or not and it is gone.
+
+    A signed-in session is written with its entry in its user's list, in one
+    transaction; a new one also prunes the list (:func:`_entries_to_prune`), which
+    costs one read of it first.
+    """
+    now = timezone.now()
+    session = _session_item(
+        stored_id=stored_id,
         data=data,
         expires=expires,
         user_id=user_id,
         created=created,
-        last_seen=timezone.now(),
+        last_seen=now,
         ip=ip,
         user_agent=user_agent,
     )
     condition = Session.id.does_not_exist() if must_create else Session.id.exists()
-    try:
-        session.save(condition=condition)
-    except PutError as exc:
-        if _condition_failed(exc):
-            return False
-        raise
-    return True
-
-
-def session_touch(*, stored_id: str, ip: str | None) -> None:
-    """Stamp "last seen" (at most every five minutes per session, by the middleware)."""
-    try:
-        Session(stored_id).update(
-            actions=[Session.last_seen.set(timezone.now()), Session.ip.set(ip)],
-            condition=Session.id.exists(),
-        )
-    except UpdateError as exc:
-        if not _condition_failed(exc):
+    if user_id is None:
+        try:
+            session.save(condition=condition)
+        except PutError as exc:
+            if _condition_failed(exc):
+                return False
             raise
+        return True
+    entry = SessionEntry(
+        stored_id=stored_id,
+        device=describe_device(user_agent),
+        ip=ip,
+        created=created,
+        last_seen=now,
+        expires=session.expires,
+    )
+    remove, end = [], []
+    if must_create:
+        remove, end = _entries_to_prune(user_id=user_id, new=stored_id, now=now)
+    put = {
+        "Put": {
+            "TableName": _sessions_table(),
+            "Item": session.serialize(),
+            "ConditionExpression": "attribute_not_exists(#k)"
+            if must_create
+            else "attribute_exists(#k)",
+            "ExpressionAttributeNames": {"#k": "key"},
+        }
+    }
+    ended = [{"Delete": {"TableName": _sessions_table(), "Key": _key(i)}} for i in end]
+    items = [put, _list_update(user_id, put=[entry], remove=remove), *ended]
+    return _session_transact(items) is None
 
 
-def session_delete(*, stored_ids: Collection[str]) -> None:
-    """Delete a session stored under any of ``stored_ids`` (logging out)."""
+def session_touch(
+    *,
+    stored_id: str,
+    ip: str | None,
+    user_id: str | None = None,
+    user_agent: str | None = None,
+    created: datetime | None = None,
+    expires: datetime | None = None,
+) -> None:
+    """Stamp "last seen" (at most every five minutes per session, by the middleware).
+
+    A signed-in session (``user_id`` and the times it was loaded with) stamps its
+    list entry in the same transaction; a session ended meanwhile is left ended.
+    """
+    now = timezone.now()
+    stamp = [Session.last_seen.set(now), Session.ip.set(ip)]
+    if user_id is None or created is None or expires is None:
+        try:
+            Session(stored_id).update(actions=stamp, condition=Session.id.exists())
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+        return
+    entry = SessionEntry(
+        stored_id=stored_id,
+        device=describe_device(user_agent),
+        ip=ip,
+        created=created,
+        last_seen=now,
+        expires=expires,
+    )
+    update = {
+        "Update": {
+            "TableName": _sessions_table(),
+            "Key": _key(stored_id),
+            "UpdateExpression": "SET #l = :l, #i = :i",
+            "ConditionExpression": "attribute_exists(#k)",
+            "ExpressionAttributeNames": {"#l": "last_seen", "#i": "ip", "#k": "key"},
+            "ExpressionAttributeValues": {
+                ":l": {"S": Session.last_seen.serialize(now)},
+                ":i": {"S": ip} if ip is not None else {"NULL": True},
+            },
+        }
+    }
+    try:
+        _session_transact([update, _list_update(user_id, put=[entry])])
+    except ConcurrentEditError:
+        # Busy with other writes to the list: the next request stamps instead.
+        logger.info("last seen of a session of user %s not stamped: busy", user_id)
+
+
+def session_delete(*, stored_ids: Collection[str], user_id: str | None = None) -> None:
+    """Delete a session stored under any of ``stored_ids`` (logging out).
+
+    ``user_id``: a signed-in session's user, whose list loses its entry in the same
+    transaction.
+    """
+    if user_id is not None:
+        _delete_sessions(user_id=user_id, stored_ids=stored_ids)
+        return
     if len(stored_ids) == 1:
         Session(next(iter(stored_ids))).delete()
         return
@@ -755,7 +1028,11 @@ def session_delete(*, stored_ids: Collection[str]) -> None:
 
 
 def session_delete_expired() -> int:
-    """Delete expired sessions (a Scan: for ``clearsessions``, never a request)."""
+    """Delete expired sessions (a Scan: for ``clearsessions``, never a request).
+
+    Session lists have no expiry, so the filter leaves them; their entries of
+    expired sessions are pruned at the user's next sign-in.
+    """
     now = timezone.now()
     count = 0
     with Session.batch_write() as batch:
@@ -769,14 +1046,14 @@ def session_end_everyone(*, operator: str) -> int:
     """End every session there is, signed in or not; return how many ended.
 
     A Scan: for the operator's ``manage.py users endsessions --all``, never a
-    request. Audited ("session.end_all" on the entity ``session:all``, how many
-    → 0) when any ended.
+    request. The session lists go with them (not counted). Audited
+    ("session.end_all" on the entity ``session:all``, how many → 0) when any ended.
     """
     count = 0
     with Session.batch_write() as batch:
         for session in Session.scan(page_size=100):
             batch.delete(session)
-            count += 1
+            count += not is_session_list_key(session.id)
     if count:
         audit_record(
             actor_id=operator,

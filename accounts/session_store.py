@@ -14,7 +14,11 @@ Keeps the whole ``SessionBase`` contract. What is particular to Nebula:
 * :meth:`expire_with_browser`: a cookie that ends with the browser, and a
   session the server forgets sooner, both explicit in the session.
 * Each item also records who, from where and when (user id for the by-user
-  index, IP address, user agent, created, last seen) for the sessions page.
+  index, IP address, user agent, created, last seen). A signed-in session is
+  also an entry in its user's session list (``accounts.models``), written in
+  the same transaction as the session: a page that shows the list asks for it
+  *before* the session loads (:attr:`fetch_session_list`, set by the view's
+  decorator), and the one BatchGetItem reads it too.
 """
 
 import re
@@ -31,7 +35,8 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from . import selectors, services, session_keys
-from .models import User
+from .models import Session, SessionEntry, User
+from .useragent import describe_device
 
 _USER_ID_RE = re.compile(r"^([0-9a-f]{32})\.[0-9a-z]{32}$")
 _ANONYMOUS_RE = re.compile(r"^[0-9a-z]{32}$")
@@ -58,6 +63,11 @@ class SessionStore(SessionBase):
         # Set by accounts.middleware.SessionMiddleware for each request.
         self.client_ip: str | None = None
         self.user_agent: str | None = None
+        # Set before the load by a view that shows the session list: load() reads it too.
+        self.fetch_session_list = False
+        self._entries: list[SessionEntry] | None = None
+        # The session item load() found (what this session's list entry shows).
+        self._item: Session | None = None
 
     def _validate_session_key(self, key: str | None) -> bool:
         # Only keys this engine makes: anything else (a planted or overlong
@@ -115,7 +125,11 @@ class SessionStore(SessionBase):
             return {}
         ids = session_keys.stored_ids(key)
         user_id = user_id_from_key(key)
-        if user_id:
+        if user_id and self.fetch_session_list:
+            session, self.prefetched_user, self._entries = selectors.session_user_and_list_get(
+                ids=ids, user_id=user_id
+            )
+        elif user_id:
             session, self.prefetched_user = selectors.session_and_user_get(ids=ids, user_id=user_id)
         else:
             session = selectors.session_get(ids=ids)
@@ -123,6 +137,7 @@ class SessionStore(SessionBase):
             self._session_key = None
             return {}
         self._found = (key, session.id)
+        self._item = session
         self.created = session.created
         self.last_seen = session.last_seen
         return self.decode(session.data)
@@ -175,13 +190,66 @@ class SessionStore(SessionBase):
         else:
             # A key this store did not load may be stored under a fallback secret's id.
             stored_ids = session_keys.stored_ids(key)
-        services.session_delete(stored_ids=stored_ids)
+        user_id = user_id_from_key(key)
+        if user_id is None and key == self.session_key:
+            # A signed-in session under an anonymous-shaped key (saved without cycle_key).
+            user_id = (getattr(self, "_session_cache", None) or {}).get(SESSION_KEY)
+        services.session_delete(stored_ids=stored_ids, user_id=user_id)
 
     def needs_last_seen_stamp(self) -> bool:
         """Say whether "last seen" is older than the stamping interval."""
         if self.last_seen is None or self.session_key is None:
             return False
         return timezone.now() - self.last_seen >= services.LAST_SEEN_INTERVAL
+
+    def stamp_last_seen(self) -> None:
+        """Stamp "last seen" on this session, and on its list entry if it is signed in."""
+        item = self._loaded_item()
+        if item is None:
+            return
+        services.session_touch(
+            stored_id=item.id,
+            ip=self.client_ip,
+            user_id=item.user_id,
+            user_agent=item.user_agent,
+            created=item.created,
+            expires=item.expires,
+        )
+
+    def _loaded_item(self) -> Session | None:
+        """Return the item load() found, if it is still this session's."""
+        key = self.session_key
+        if self._item is None or self._found is None or key is None or self._found[0] != key:
+            return None
+        return self._item
+
+    def session_entries(self) -> list[SessionEntry]:
+        """Return the entries of this user's session list (expired ones too).
+
+        Read with the session when :attr:`fetch_session_list` was set before the
+        load, else with one read of its own. This session's entry is made from its
+        own item, which load() just read: it is listed even if its entry is
+        missing (a session from before the lists).
+        """
+        user_id = self.get(SESSION_KEY)
+        if not user_id:
+            return []
+        item = self._loaded_item()
+        # A key cycled since the load (a rotated secret) made the list read with it stale.
+        entries = self._entries if item is not None else None
+        if entries is None:
+            entries = selectors.session_entries_get(user_id=user_id)
+        if item is None:
+            return entries
+        current = SessionEntry(
+            stored_id=item.id,
+            device=describe_device(item.user_agent),
+            ip=item.ip,
+            created=item.created,
+            last_seen=item.last_seen,
+            expires=item.expires,
+        )
+        return [e for e in entries if e.stored_id != item.id] + [current]
 
     @classmethod
     def clear_expired(cls) -> None:

@@ -458,11 +458,28 @@ def _email_result(request: HttpRequest, *, ok: bool, message: str) -> HttpRespon
     return _result(request, "accounts/email_change_result.html", ok=ok, message=message)
 
 
+def _with_session_list(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Have the session's one read also fetch the user's session list.
+
+    Goes outside ``login_required``, which loads the session (lazily, at its
+    first use): the flag must be set before. Only the pages that show the list
+    pay for reading it.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        request.session.fetch_session_list = True
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @never_cache
+@_with_session_list
 @login_required
 def sessions(request: HttpRequest) -> HttpResponse:
-    rows = selectors.session_rows_for_user(
-        user_id=request.user.id, current_key=request.session.session_key
+    rows = selectors.session_rows_from_entries(
+        entries=request.session.session_entries(), current_key=request.session.session_key
     )
     return render(request, "accounts/sessions.html", {"sessions": rows})
 

@@ -30,6 +30,30 @@ def test_session_rows_put_this_device_first_then_the_most_recently_seen(user) ->
     assert all(row.created <= row.last_seen for row in rows)
 
 
+def test_the_session_list_describes_the_sessions_as_the_index_does(user) -> None:
+    browsers = [
+        Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1"),
+        Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"),
+        Client(HTTP_USER_AGENT="Mozilla/5.0 (iPad; CPU OS 17_0) Safari/604.1"),
+    ]
+    for browser in browsers:
+        log_in(browser)
+    laptop_key = browsers[1].cookies["sessionid"].value
+
+    listed = selectors.session_rows_from_entries(
+        entries=selectors.session_entries_get(user_id=user.id), current_key=laptop_key
+    )
+    indexed = selectors.session_rows_for_user(user_id=user.id, current_key=laptop_key)
+
+    assert [(r.public_id, r.device, r.ip, r.is_current) for r in listed] == [
+        (r.public_id, r.device, r.ip, r.is_current) for r in indexed
+    ]
+    assert [r.device for r in listed] == ["Firefox on Linux", "Safari on iPad", "Safari on iPhone"]
+    for mine, truth in zip(listed, indexed, strict=True):
+        assert abs((mine.last_seen - truth.last_seen).total_seconds()) < 0.001
+        assert abs((mine.created - truth.created).total_seconds()) < 0.001
+
+
 def test_session_rows_without_a_current_key_mark_none(user) -> None:
     log_in(Client())
 

@@ -1,5 +1,6 @@
 """Account services: each keeps the tables consistent and refuses what the forms refuse."""
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import selectors, services
-from accounts.models import EmailClaim, Session, User
+from accounts.models import EmailClaim, Session, User, session_entry_name, session_list_key
 from accounts.ratelimits import login_failure_budget
-from accounts.session_keys import stored_id
+from accounts.session_keys import public_id, stored_id
+from accounts.session_store import SessionStore
 from datalayer.counters import (
     SESSIONS,
     SIGNUPS,
@@ -330,3 +332,123 @@ def test_signing_in_counts_a_started_session(user: User) -> None:
     log_in(Client())
 
     assert counter_get_many([hour])[hour] == 1
+
+
+# ---- the session lists (what the sessions page shows, in the session's one read) ----
+
+
+def _listed(user_id: str) -> set[str]:
+    return {entry.stored_id for entry in selectors.session_entries_get(user_id=user_id)}
+
+
+def _signed_in_browser() -> tuple[Client, str]:
+    browser = Client()
+    assert log_in(browser).status_code == 302
+    return browser, stored_id(browser.cookies["sessionid"].value)
+
+
+def _rewrite_entry(user_id: str, stored: str, **changes: object) -> None:
+    [entry] = [e for e in selectors.session_entries_get(user_id=user_id) if e.stored_id == stored]
+    connection().client.update_item(
+        TableName=Session.Meta.table_name,
+        Key={"key": {"S": session_list_key(user_id)}},
+        UpdateExpression="SET #e = :v",
+        ExpressionAttributeNames={"#e": session_entry_name(stored)},
+        ExpressionAttributeValues={":v": {"S": dataclasses.replace(entry, **changes).encode()}},
+    )
+
+
+def _remove_entry(user_id: str, stored: str) -> None:
+    connection().client.update_item(
+        TableName=Session.Meta.table_name,
+        Key={"key": {"S": session_list_key(user_id)}},
+        UpdateExpression="REMOVE #e",
+        ExpressionAttributeNames={"#e": session_entry_name(stored)},
+    )
+
+
+def test_signing_in_lists_the_session_and_signing_out_unlists_it(user) -> None:
+    browser, stored = _signed_in_browser()
+    assert _listed(user.id) == {stored}
+
+    browser.post("/accounts/logout/")
+
+    assert _listed(user.id) == set()
+
+
+def test_signing_in_beyond_the_cap_ends_the_least_recently_seen_session(user, monkeypatch) -> None:
+    monkeypatch.setattr(services, "SESSION_LIST_CAP", 2)
+    oldest, oldest_id = _signed_in_browser()
+    _second, second_id = _signed_in_browser()
+
+    _third, third_id = _signed_in_browser()
+
+    assert _listed(user.id) == {second_id, third_id}
+    assert oldest.get("/accounts/profile/").status_code == 302
+    assert Session.count(oldest_id) == 0
+
+
+def test_entries_of_expired_sessions_are_left_out_then_pruned_at_the_next_sign_in(
+    user,
+) -> None:
+    _browser, expired_id = _signed_in_browser()
+    _rewrite_entry(user.id, expired_id, expires=timezone.now() - timedelta(seconds=1))
+    entries = selectors.session_entries_get(user_id=user.id)
+    assert selectors.session_rows_from_entries(entries=entries, current_key=None) == []
+
+    _other, other_id = _signed_in_browser()
+
+    assert _listed(user.id) == {other_id}
+
+
+def test_a_session_missing_from_its_list_still_works_and_is_listed_again_once_stamped(
+    user,
+) -> None:
+    # A session from before the lists: its item alone.
+    browser, stored = _signed_in_browser()
+    _other, other_id = _signed_in_browser()
+    _remove_entry(user.id, stored)
+
+    page = browser.get("/accounts/sessions/")
+
+    assert page.status_code == 200
+    assert page.content.count(b"This device") == 1  # from its own item
+    assert public_id(other_id).encode() in page.content
+    Session(stored).update(actions=[Session.last_seen.set(timezone.now() - timedelta(minutes=6))])
+    browser.get("/accounts/profile/")  # the "last seen" stamp writes the entry too
+    assert _listed(user.id) == {stored, other_id}
+
+
+def test_sign_out_everywhere_else_ends_sessions_missing_from_the_list(user) -> None:
+    browser, _stored = _signed_in_browser()
+    other, other_id = _signed_in_browser()
+    _remove_entry(user.id, other_id)
+
+    browser.post("/accounts/sessions/end-others/")
+
+    assert other.get("/accounts/profile/").status_code == 302
+    assert browser.get("/accounts/profile/").status_code == 200
+
+
+def test_deleting_the_account_deletes_its_session_list(user) -> None:
+    browser, _stored = _signed_in_browser()
+
+    services.user_delete(user=user)
+    # A late sign-out of the ended session makes no (empty) list again.
+    SessionStore(browser.cookies["sessionid"].value).delete()
+
+    assert list(Session.scan()) == []
+
+
+def test_sign_out_everywhere_else_ends_sessions_the_index_does_not_show_yet(user) -> None:
+    # The by-user index is eventually consistent; the list is read consistently.
+    browser, mine = _signed_in_browser()
+    _other, other_id = _signed_in_browser()
+    Session(other_id).update(actions=[Session.user_id.remove()])
+    assert other_id not in {s.id for s in selectors.session_list_for_user(user_id=user.id)}
+
+    page = browser.post("/accounts/sessions/end-others/", follow=True)
+
+    assert b"Signed out 1 other session." in page.content
+    assert Session.count(other_id) == 0
+    assert _listed(user.id) == {mine}

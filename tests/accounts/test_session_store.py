@@ -13,8 +13,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from accounts import services
-from accounts.models import Session
+from accounts import selectors, services
+from accounts.models import Session, session_list_key
 from accounts.session_keys import public_id, stored_id
 from accounts.session_store import SessionStore, user_id_from_key
 from datalayer.calls import counting_calls
@@ -214,7 +214,9 @@ def test_the_table_and_its_index_never_hold_a_session_key(signed_in, user, dynam
     items = _raw_items(dynamodb, user.id)
     dumped = json.dumps(items)
 
-    assert len(items) == 3  # two sessions, and the signed-in one again in the index
+    # Two sessions, the user's session list (it names sessions by their stored ids,
+    # as the table's keys do), and the signed-in session again in the index.
+    assert len(items) == 4
     for key in keys:
         random_part = key.rsplit(".", 1)[-1]
         assert random_part not in dumped
@@ -265,7 +267,9 @@ def test_a_session_stored_under_a_rotated_secret_loads_in_the_same_one_read(user
     assert SessionStore(old.session_key)["x"] == 1
     loaded.flush()
     assert not SessionStore().exists(old.session_key)
-    assert Session.count() == 0
+    # Only the user's session list is left, without an entry.
+    assert [s.id for s in Session.scan()] == [session_list_key(user.id)]
+    assert selectors.session_entries_get(user_id=user.id) == []
 
 
 def test_without_the_old_secret_as_fallback_a_session_is_gone() -> None:

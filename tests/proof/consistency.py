@@ -10,6 +10,10 @@ line per problem; an empty list means consistent:
   address; every claim belongs to a user that has that address;
 * every session is a hashed key with an expiry and its times, its data decodes, and a
   signed-in one names an existing user, the same as the user in its data;
+* every session list belongs to an existing user; each of its live entries is a live
+  session item of that user showing the same times, address and expiry, and every live
+  signed-in session has that entry (a session written without its entry, or an entry
+  left by a session ended, is the half-written state this catches);
 * every second factor belongs to a user;
 * every job has a legal kind and status, the by-status key exactly while queued or
   running, a reason once failed and a result once succeeded, progress within 0 to 100;
@@ -19,11 +23,15 @@ Usable from any test: ``check_tables(client, prefix)`` with a boto3 DynamoDB cli
 the server under test and the site's table prefix.
 """
 
+import json
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+from accounts.models import SESSION_ENTRY_PREFIX, SESSION_LIST_PREFIX
 from accounts.selectors import normalize_email
 from accounts.session_store import SessionStore
 from contact.models import (
@@ -97,11 +105,7 @@ def check_tables(client: Any, prefix: str) -> list[str]:
                 f"user {user_id}: claims {claims_of.get(user_id, [])!r}, expected [{expected!r}]"
             )
 
-    for session in scan(client, f"{prefix}sessions"):
-        problems.extend(
-            f"session {session.get('key', '?')[:12]}…: {p}"
-            for p in _session_problems(session, users)
-        )
+    problems.extend(_sessions_problems(client, prefix, users))
 
     for factor in scan(client, f"{prefix}second-factors"):
         if factor.get("user_id") not in users:
@@ -139,6 +143,24 @@ def _user_problems(user: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _sessions_problems(client: Any, prefix: str, users: dict[str, dict]) -> list[str]:
+    problems = []
+    sessions, lists = [], {}
+    for item in scan(client, f"{prefix}sessions"):
+        key = item.get("key", "?")
+        if key.startswith(SESSION_LIST_PREFIX):
+            lists[key.removeprefix(SESSION_LIST_PREFIX)] = item
+        else:
+            sessions.append(item)
+    for session in sessions:
+        problems.extend(
+            f"session {session.get('key', '?')[:12]}…: {p}"
+            for p in _session_problems(session, users)
+        )
+    problems.extend(_session_list_problems(sessions, lists, users))
+    return problems
+
+
 def _session_problems(session: dict[str, Any], users: dict[str, dict]) -> list[str]:
     problems = []
     for name in ("key", "data", "expires", "created", "last_seen"):
@@ -153,6 +175,83 @@ def _session_problems(session: dict[str, Any], users: dict[str, dict]) -> list[s
             problems.append("data does not decode")
         elif data.get("_auth_user_id") != user_id:
             problems.append(f"data's user {data.get('_auth_user_id')!r} is not {user_id!r}")
+    return problems
+
+
+_SESSION_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"  # PynamoDB's UTCDateTimeAttribute
+
+
+def _stamp(text: Any) -> float | None:
+    try:
+        return datetime.strptime(text, _SESSION_TIME_FORMAT).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _entries(item: dict[str, Any]) -> tuple[dict[str, dict], list[str]]:
+    entries, problems = {}, []
+    for name, value in item.items():
+        if name == "key":
+            continue
+        if not name.startswith(SESSION_ENTRY_PREFIX):
+            problems.append(f"unexpected attribute {name!r}")
+            continue
+        try:
+            entry = json.loads(value)
+        except (TypeError, ValueError):
+            entry = None
+        if not isinstance(entry, dict) or not {"d", "i", "c", "l", "e"} <= entry.keys():
+            problems.append(f"entry {name[:14]}… does not decode")
+            continue
+        entries[name.removeprefix(SESSION_ENTRY_PREFIX)] = entry
+    return entries, problems
+
+
+def _entry_differences(entry: dict[str, Any], session: dict[str, Any]) -> list[str]:
+    differences = []
+    if entry["e"] != session.get("expires"):
+        differences.append("expiry")
+    for field, name in (("c", "created"), ("l", "last_seen")):
+        stamp = _stamp(session.get(name))
+        if stamp is None or abs(entry[field] - stamp) > 0.01:
+            differences.append(name)
+    if entry["i"] != session.get("ip"):
+        differences.append("ip")
+    return differences
+
+
+def _session_list_problems(
+    sessions: list[dict[str, Any]], lists: dict[str, dict], users: dict[str, dict]
+) -> list[str]:
+    """Check the session lists against the session items (see the module's docstring)."""
+    problems = []
+    now = time.time()
+    live = {s["key"]: s for s in sessions if s.get("user_id") and s.get("expires", 0) > now}
+    entries_of = {}
+    for user_id, item in lists.items():
+        entries, found = _entries(item)
+        entries_of[user_id] = entries
+        problems.extend(f"session list of {user_id}: {p}" for p in found)
+        if user_id not in users:
+            problems.append(f"session list of a missing user {user_id}")
+        for stored, entry in entries.items():
+            if entry["e"] <= now:
+                continue  # expired: left out when read, pruned at the next sign-in
+            session = live.get(stored)
+            if session is None:
+                problems.append(f"session list of {user_id}: {stored[:12]}… is no live session")
+            elif session["user_id"] != user_id:
+                problems.append(f"session list of {user_id}: {stored[:12]}… is another user's")
+    for stored, session in live.items():
+        entry = entries_of.get(session["user_id"], {}).get(stored)
+        if entry is None:
+            problems.append(f"session {stored[:12]}…: not in its user's session list")
+            continue
+        differences = _entry_differences(entry, session)
+        if differences:
+            problems.append(
+                f"session {stored[:12]}…: its list entry differs ({', '.join(differences)})"
+            )
     return problems
 
 
