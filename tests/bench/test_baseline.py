@@ -6,7 +6,6 @@ otherwise. When a Nebula page grows (as the profile page did with its picture
 form), this fails until the baseline's copy grows with it.
 """
 
-
 import pytest
 
 from tests.support import ROOT
