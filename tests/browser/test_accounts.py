@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.accounts.conftest import PASSWORD
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
@@ -34,7 +35,7 @@ def test_sign_up_verify_log_out_and_back_in(page_at, site_url, mail_dir) -> None
     page.get_by_role("button", name="Create account").click()
 
     page.wait_for_url("**/accounts/profile/")
-    assert page.get_by_text("Please confirm your email address").is_visible()
+    expect(page.get_by_text("Please confirm your email address")).to_be_visible()
     screenshot(page, "profile-unverified-desktop")
 
     page.goto(_verification_link(mail_dir, "eve@example.com"))
@@ -46,13 +47,12 @@ def test_sign_up_verify_log_out_and_back_in(page_at, site_url, mail_dir) -> None
 
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(site_url + "/")
-    assert page.get_by_text("You are signed out.").is_visible()
-
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
     page.goto(site_url + "/accounts/login/")
     page.get_by_label("Email address").fill("EVE@example.com ")
     page.get_by_label("Password").fill("not the password at all")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("The email address or password is not right.").is_visible()
+    expect(page.get_by_text("The email address or password is not right.")).to_be_visible()
     screenshot(page, "login-error-desktop")
 
     page.get_by_label("Password").fill(PASSWORD)
@@ -60,8 +60,8 @@ def test_sign_up_verify_log_out_and_back_in(page_at, site_url, mail_dir) -> None
     page.wait_for_url("**/accounts/profile/")
 
     page.goto(site_url + "/accounts/sessions/")
-    assert page.get_by_text("This device").is_visible()
-    assert page.get_by_text("on Linux").first.is_visible()
+    expect(page.get_by_text("This device")).to_be_visible()
+    expect(page.get_by_text("on Linux").first).to_be_visible()
     screenshot(page, "sessions-desktop")
 
 
@@ -73,7 +73,7 @@ def test_account_pages_fit_a_phone(page_at, site_url) -> None:
     page.get_by_label("Password again").fill("short")
     page.get_by_role("button", name="Create account").click()
 
-    assert page.get_by_text("This password is too short").is_visible()
+    expect(page.get_by_text("This password is too short")).to_be_visible()
     assert _fits(page)
     screenshot(page, "signup-errors-phone")
 
@@ -110,7 +110,7 @@ def test_staff_use_the_admin_to_list_find_and_deactivate_a_user(page_at, site_ur
     screenshot(page, "admin-index-desktop")
 
     page.get_by_role("link", name="Users", exact=True).click()
-    assert page.get_by_role("link", name="gus@example.com").is_visible()
+    expect(page.get_by_role("link", name="gus@example.com")).to_be_visible()
     screenshot(page, "admin-users-desktop")
 
     page.locator("#searchbar").fill("GUS@example.com")
@@ -118,15 +118,15 @@ def test_staff_use_the_admin_to_list_find_and_deactivate_a_user(page_at, site_ur
     page.wait_for_url(f"**/admin/accounts/users/{gus.id}/")
     page.get_by_label("Display name").fill("Gus B")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Saved gus@example.com.").is_visible()
+    expect(page.get_by_text("Saved gus@example.com.")).to_be_visible()
     page.get_by_role("button", name="Deactivate (ends every session)").click()
-    assert page.get_by_text("Deactivated gus@example.com; ended 0 sessions.").is_visible()
+    expect(page.get_by_text("Deactivated gus@example.com; ended 0 sessions.")).to_be_visible()
     screenshot(page, "admin-user-desktop")
     assert not selectors.user_get(user_id=gus.id).is_active
 
     page.get_by_role("link", name="Audit log of this user").click()
-    assert page.get_by_text("user.deactivate").is_visible()
-    assert page.get_by_text("user.change").is_visible()
+    expect(page.get_by_text("user.deactivate")).to_be_visible()
+    expect(page.get_by_text("user.change")).to_be_visible()
     screenshot(page, "admin-audit-desktop")
 
 
@@ -149,13 +149,13 @@ def test_a_superuser_resets_a_staff_members_second_factor(page_at, site_url) -> 
     page.get_by_role("button", name="Log in").click()
     set_up_second_factor(page)
     page.wait_for_url(f"**/admin/accounts/users/{helper.id}/")
-    assert page.get_by_text("10 recovery codes left").is_visible()
+    expect(page.get_by_text("10 recovery codes left")).to_be_visible()
     screenshot(page, "admin-staff-user-desktop")
 
     page.get_by_role("button", name="Reset the second factor").click()
 
-    assert page.get_by_text("Reset the second factor of helper@example.com").is_visible()
-    assert page.get_by_text("not set up: asked at the next admin visit").is_visible()
+    expect(page.get_by_text("Reset the second factor of helper@example.com")).to_be_visible()
+    expect(page.get_by_text("not set up: asked at the next admin visit")).to_be_visible()
     assert selectors.second_factor_get(user_id=helper.id) is None
 
 
@@ -192,12 +192,12 @@ def test_staff_set_up_the_second_factor_then_pass_it_with_a_recovery_code(
     assert _fits(second)
     second.get_by_label("Code", exact=True).fill("123 456")
     second.get_by_role("button", name="Verify").click()
-    assert second.get_by_text("That code is not right").is_visible()
+    expect(second.get_by_text("That code is not right")).to_be_visible()
     screenshot(second, f"second-factor-{size}-verify-error")
     second.get_by_label("Code", exact=True).fill(codes[0])
     second.get_by_role("button", name="Verify").click()
     second.wait_for_url(site_url + "/admin/")
-    assert second.get_by_text("You used a recovery code").is_visible()
+    expect(second.get_by_text("You used a recovery code")).to_be_visible()
 
 
 def _mail_link(mail_dir, address: str, path: str) -> str:
@@ -222,13 +222,12 @@ def test_profile_email_change_password_reset_sessions_and_delete(
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email address").fill("hal@example.com")
     page.get_by_role("button", name="Send reset link").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     page.goto(_mail_link(mail_dir, "hal@example.com", "/accounts/password/reset/"))
     page.get_by_label("New password", exact=True).fill("a brand new passphrase")
     page.get_by_label("New password confirmation").fill("a brand new passphrase")
     page.get_by_role("button", name="Set new password").click()
-    assert page.get_by_role("heading", name="Your password has been reset").is_visible()
-
+    expect(page.get_by_role("heading", name="Your password has been reset")).to_be_visible()
     # Sign in on two devices with the new password.
     for device in (page, other_device):
         device.goto(site_url + "/accounts/login/")
@@ -240,18 +239,17 @@ def test_profile_email_change_password_reset_sessions_and_delete(
     # Rename, then change the address through the confirmation mail.
     page.get_by_role("textbox", name="Display name").fill("Hal 9000")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Your profile is saved.").is_visible()
+    expect(page.get_by_text("Your profile is saved.")).to_be_visible()
     page.get_by_label("New email address").fill("hal9000@example.com")
     page.get_by_label("Your password").fill("a brand new passphrase")
     page.get_by_role("button", name="Send confirmation link").click()
     page.goto(_mail_link(mail_dir, "hal9000@example.com", "/accounts/email/confirm/"))
     page.get_by_role("button", name="Change my email address").click()
-    assert page.get_by_role("heading", name="Email address changed").is_visible()
-
+    expect(page.get_by_role("heading", name="Email address changed")).to_be_visible()
     # Sign the other device out from the sessions page.
     page.goto(site_url + "/accounts/sessions/")
     page.get_by_role("button", name="Sign out everywhere else").click()
-    assert page.get_by_text("Signed out 1 other session.").is_visible()
+    expect(page.get_by_text("Signed out 1 other session.")).to_be_visible()
     other_device.goto(site_url + "/accounts/profile/")
     assert "/accounts/login/" in other_device.url
 
@@ -260,6 +258,6 @@ def test_profile_email_change_password_reset_sessions_and_delete(
     screenshot(page, "delete-desktop")
     page.get_by_label("Your password").fill("a brand new passphrase")
     page.get_by_role("button", name="Delete my account").click()
-    assert page.get_by_role("heading", name="Your account has been deleted").is_visible()
-    assert page.get_by_text("hal9000@example.com").is_visible()
+    expect(page.get_by_role("heading", name="Your account has been deleted")).to_be_visible()
+    expect(page.get_by_text("hal9000@example.com")).to_be_visible()
     screenshot(page, "deleted-desktop")

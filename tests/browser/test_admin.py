@@ -5,6 +5,7 @@ doing the jobs and contact tasks, with the audit entries they leave, at phone an
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
@@ -44,11 +45,11 @@ def test_the_dashboard_draws_its_charts_within_the_content_security_policy(
     page.goto(site_url + "/admin/")
 
     charts = page.get_by_role("img", name="Sign-ups per day")
-    assert charts.is_visible()
+    expect(charts).to_be_visible()
     box = charts.bounding_box()
     assert box is not None
     assert box["width"] > 300
-    assert page.get_by_role("img", name="Jobs by status").is_visible()
+    expect(page.get_by_role("img", name="Jobs by status")).to_be_visible()
     # The bars take their colour from the stylesheet (no inline style is allowed).
     fill = page.locator("svg.nebula-chart rect.nebula-chart-bar").first.evaluate(
         "e => getComputedStyle(e).fill"
@@ -92,7 +93,7 @@ def test_an_admin_retries_a_job_and_answers_a_contact_message_then_sees_the_audi
     # Jobs: the index lists them; the failed list pages; a job's page; Retry.
     page.get_by_role("link", name="Jobs", exact=True).first.click()
     page.wait_for_url("**/admin/jobs/")
-    assert page.get_by_text("Failed jobs, latest first").is_visible()
+    expect(page.get_by_text("Failed jobs, latest first")).to_be_visible()
     assert page.locator("#result_list tbody tr").count() == 25
     screenshot(page, f"admin-jobs-list-{size}")
     assert _fits(page)  # the table scrolls inside its box on a phone
@@ -101,7 +102,7 @@ def test_an_admin_retries_a_job_and_answers_a_contact_message_then_sees_the_audi
     page.get_by_role("link", name="First page").click()
     page.locator("#result_list tbody th a").first.click()
     page.wait_for_url("**/admin/jobs/*/")
-    assert page.get_by_text("The export stopped half-way").first.is_visible()
+    expect(page.get_by_text("The export stopped half-way").first).to_be_visible()
     screenshot(page, f"admin-job-detail-{size}")
     assert _fits(page)
     page.get_by_role("button", name="Retry").click()
@@ -117,9 +118,9 @@ def test_an_admin_retries_a_job_and_answers_a_contact_message_then_sees_the_audi
     page.get_by_label("Subject").fill("Re: your export")
     page.get_by_label("Reply").fill("It is ready now.")
     page.get_by_role("button", name="Send reply").click()
-    assert page.get_by_text("Your reply to ann@example.com is recorded").is_visible()
+    expect(page.get_by_text("Your reply to ann@example.com is recorded")).to_be_visible()
     page.get_by_role("button", name="Mark handled").click()
-    assert page.get_by_text("is marked handled").is_visible()
+    expect(page.get_by_text("is marked handled")).to_be_visible()
     screenshot(page, f"admin-contact-handled-{size}")
 
     # The audit log shows all three, newest first.

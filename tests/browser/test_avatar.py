@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts import services
 from tests.accounts.conftest import PASSWORD
@@ -64,7 +65,7 @@ def test_an_uploaded_picture_shows_on_the_profile_and_in_the_header(avatar_site,
     page.get_by_label("New picture").set_input_files(str(photo))
     page.get_by_role("button", name="Upload picture").click()
     page.wait_for_url("**/accounts/profile/")
-    assert page.get_by_text("Your picture is uploaded.").is_visible()
+    expect(page.get_by_text("Your picture is uploaded.")).to_be_visible()
     screenshot(page, "avatar-uploaded-desktop")
 
     large = page.locator("img.avatar--large")
@@ -79,7 +80,7 @@ def test_an_uploaded_picture_shows_on_the_profile_and_in_the_header(avatar_site,
     header = page.locator(".site-header img.avatar--small")
     header.evaluate("img => img.decode()")
     assert header.evaluate("img => img.naturalWidth") == 64
-    assert page.get_by_role("button", name="Remove picture").is_visible()
+    expect(page.get_by_role("button", name="Remove picture")).to_be_visible()
     assert _accessibility_violations(page) == []
     screenshot(page, "avatar-profile-desktop")
 
@@ -100,7 +101,7 @@ def test_a_gif_is_refused_on_the_page(avatar_site, page_at, tmp_path):
     page.get_by_label("New picture").set_input_files(str(animation))
     page.get_by_role("button", name="Upload picture").click()
 
-    assert page.get_by_text("This file is not a PNG, JPEG or WebP picture.").is_visible()
+    expect(page.get_by_text("This file is not a PNG, JPEG or WebP picture.")).to_be_visible()
     assert page.locator("img.avatar--large").count() == 0
     assert _fits(page)
     assert _accessibility_violations(page) == []

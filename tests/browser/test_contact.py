@@ -1,6 +1,7 @@
 """The contact form in Chromium: errors a person can see and fix, a trap no person meets."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
@@ -23,8 +24,8 @@ def test_the_contact_form_shows_its_errors_and_hides_its_trap(page_at, site_url,
     page.evaluate("document.querySelector('form.form').noValidate = true")
     page.get_by_role("button", name="Send message").click()
 
-    assert page.get_by_text("Enter a valid email address.").is_visible()
-    assert page.get_by_text("This field is required.").is_visible()
+    expect(page.get_by_text("Enter a valid email address.")).to_be_visible()
+    expect(page.get_by_text("This field is required.")).to_be_visible()
     assert page.get_by_label("Your name").input_value() == "Ann"  # what was typed stays
     # Off screen (Playwright counts any box with a size as visible), and out of the a11y tree.
     trap = page.locator("input[name=website]").bounding_box()
@@ -79,7 +80,7 @@ def test_the_contact_pages_and_their_admin_keep_the_content_security_policy(
     page.goto(site_url + "/admin/contact/messages/")
     page.get_by_role("link", name="A question").click()
     page.get_by_role("button", name="Mark handled").click()
-    assert page.get_by_text("is marked handled").is_visible()
+    expect(page.get_by_text("is marked handled")).to_be_visible()
     page.wait_for_timeout(300)
 
     assert violations == []

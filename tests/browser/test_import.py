@@ -1,6 +1,7 @@
 """The staff's import page in a real browser: the form, and a bad file's field error."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
@@ -27,7 +28,7 @@ def test_staff_see_the_import_form_and_a_bad_files_error_at_both_widths(
     page.wait_for_load_state()
     page.goto(site_url + "/jobs/import/")
 
-    assert page.get_by_role("heading", name="Import users").is_visible()
+    expect(page.get_by_role("heading", name="Import users")).to_be_visible()
     screenshot(page, "import-users-desktop")
     page.set_viewport_size(PHONE)
     screenshot(page, "import-users-phone")
@@ -36,6 +37,6 @@ def test_staff_see_the_import_form_and_a_bad_files_error_at_both_widths(
     page.wait_for_load_state()
 
     error = page.locator(".field--error")
-    assert error.is_visible()
+    expect(error).to_be_visible()
     assert "bad header: unknown column 'mail'" in error.inner_text()
     screenshot(page, "import-users-bad-file-phone")

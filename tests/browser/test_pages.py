@@ -1,6 +1,7 @@
 """The pages as a person sees them in Chromium: phone and desktop, light and dark."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, set_up_second_factor
 
@@ -24,7 +25,7 @@ def test_home_page_fits_the_screen_and_says_what_nebula_is(page_at, site_url, si
 
     assert page.title() == "Home · Nebula"
     heading = page.get_by_role("heading", level=1)
-    assert heading.is_visible()
+    expect(heading).to_be_visible()
     # Nothing sticks out sideways, even on a phone.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -42,7 +43,7 @@ def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(page_at, sit
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent.trim()")
     assert focused == "Skip to main content"
-    assert page.get_by_text("Skip to main content").is_visible()
+    expect(page.get_by_text("Skip to main content")).to_be_visible()
     screenshot(page, "skip-link-focused")
 
     page.keyboard.press("Enter")
