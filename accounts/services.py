@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import PermissionDenied
@@ -97,21 +98,39 @@ def _condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+_T = TypeVar("_T")
+
+
+class _ConflictedError(Exception):
+    """A transaction cancelled only because it met a concurrent one (its cause: the error)."""
+
+
+def _with_conflict_retries(once: Callable[[], _T], *, attempts: int = _TRANSACTION_ATTEMPTS) -> _T:
+    """Run ``once``, again after a short pause while it raises :class:`_ConflictedError`."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return once()
+        except _ConflictedError as conflict:
+            if attempt == attempts:
+                raise ConcurrentEditError from conflict.__cause__
+            time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not secrets
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _transact(write: Callable[[TransactWrite], None]) -> None:
     """Run one write transaction, retrying it briefly if it met a concurrent one."""
-    for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
+
+    def once() -> None:
         try:
             with TransactWrite(connection=connection()) as transaction:
                 write(transaction)
         except TransactWriteError as exc:
             reasons = _cancelled_by(exc)
-            if "TransactionConflict" not in reasons or "ConditionalCheckFailed" in reasons:
-                raise
-            if attempt == _TRANSACTION_ATTEMPTS:
-                raise ConcurrentEditError from exc
-            time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not secrets
-        else:
-            return
+            if "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons:
+                raise _ConflictedError from exc
+            raise
+
+    _with_conflict_retries(once)
 
 
 def _update_user(user_id: str, actions: list[Action]) -> None:
@@ -715,10 +734,10 @@ def _session_transact(items: list[dict]) -> list[str | None] | None:
     A transaction that met a concurrent one is retried briefly; if it keeps
     meeting them, ``ConcurrentEditError``.
     """
-    client = connection().client
-    for attempt in range(1, _SESSION_WRITE_ATTEMPTS + 1):
+
+    def once() -> list[str | None] | None:
         try:
-            client.transact_write_items(TransactItems=items)
+            connection().client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
@@ -728,14 +747,12 @@ def _session_transact(items: list[dict]) -> list[str | None] | None:
             ]
             if "ConditionalCheckFailed" in reasons:
                 return reasons
-            if "TransactionConflict" not in reasons:
-                raise
-            if attempt == _SESSION_WRITE_ATTEMPTS:
-                raise ConcurrentEditError from exc
-            time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not secrets
-        else:
-            return None
-    raise AssertionError("unreachable")  # pragma: no cover
+            if "TransactionConflict" in reasons:
+                raise _ConflictedError from exc
+            raise
+        return None
+
+    return _with_conflict_retries(once, attempts=_SESSION_WRITE_ATTEMPTS)
 
 
 def _sessions_table() -> str:
