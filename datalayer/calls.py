@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UNAVAILABLE_CODES, UnavailableError, is_unavailable
+from .errors import UnavailableError, is_unavailable, is_unavailable_answer
 
 _HOOK_ID = "datalayer.calls"
 _HOOK_ID_ATTRIBUTE = "_datalayer_calls_instrumented"
@@ -77,8 +77,8 @@ def _on_error(exception: BaseException, **_: Any) -> None:
 def _on_answer(model: Any, parsed: dict | None, **_: Any) -> None:
     # Throttling and internal errors arrive as answers, after botocore's retries.
     count = _current.get()
-    code = (parsed or {}).get("Error", {}).get("Code")
-    if count is not None and count.unavailable is None and code in UNAVAILABLE_CODES:
+    if count is not None and count.unavailable is None and is_unavailable_answer(parsed):
+        code = (parsed or {}).get("Error", {}).get("Code")
         count.unavailable = UnavailableError(operation=model.name, cause=code)
 
 

@@ -16,6 +16,22 @@ UNAVAILABLE_CODES = frozenset(
 )
 
 
+def is_unavailable_answer(response: dict | None) -> bool:
+    """Return True if a parsed DynamoDB answer says "try again later".
+
+    By its error code, or by a 5xx status whatever the body: a failing server or a
+    proxy in front may answer 500 or 503 with a page botocore cannot parse, and
+    botocore then names the error by the status ("500"). PynamoDB's errors keep that
+    code but not the status. A 5xx is never about the request itself.
+    """
+    if not response:
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    if code in UNAVAILABLE_CODES or (code.isdigit() and int(code) >= 500):
+        return True
+    return response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+
+
 class UnavailableError(BotoCoreError):
     """A call not sent: DynamoDB was found unavailable earlier in this request (or invocation).
 
@@ -36,7 +52,7 @@ def is_unavailable(exc: BaseException) -> bool:
             # Connection refused, DNS failure, connect/read timeout, closed connection...
             return True
         if isinstance(current, ClientError):
-            return current.response.get("Error", {}).get("Code") in UNAVAILABLE_CODES
+            return is_unavailable_answer(current.response)
         if isinstance(current, PynamoDBException) and current.cause is not None:
             current = current.cause
         else:

@@ -76,6 +76,31 @@ def refuse_browsers(app: WSGIApp) -> WSGIApp:
     return guarded
 
 
+def one_dynamodb_call_at_a_time(app: WSGIApp) -> WSGIApp:
+    """Wrap a WSGI app: serve DynamoDB calls one at a time, the others as they come.
+
+    DynamoDB applies each call atomically. moto does not guard its tables against its
+    own server's threads: a transaction copies the tables it writes (to roll back) while
+    another call adds an item, and fails with a 500 ("dictionary changed size during
+    iteration"), which DynamoDB never answers. moto's work holds the GIL anyway, so
+    running the calls in turn costs next to no throughput.
+    """
+    lock = threading.Lock()
+
+    def serialized(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return app(environ, start_response)
+        with lock:
+            answer = app(environ, start_response)
+            try:
+                return list(answer)
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+
+    return serialized
+
+
 class _BodyReader(io.RawIOBase):
     """The request's body, and nothing past it: what the app may read of the connection."""
 
@@ -145,7 +170,9 @@ class KeepAliveHandler(MotoRequestHandler):
 
 def serve(port: int) -> tuple[BaseWSGIServer, threading.Thread]:
     """Serve moto's DynamoDB (and the other AWS APIs it has) on loopback, from a thread."""
-    app = refuse_browsers(DomainDispatcherApplication(create_backend_app))
+    app = refuse_browsers(
+        one_dynamodb_call_at_a_time(DomainDispatcherApplication(create_backend_app))
+    )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
     # Stopping must not wait for the handler threads of idle kept-alive connections.
     server.block_on_close = False

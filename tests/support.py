@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 
 from local.run import wait_for_line
 
@@ -119,9 +120,9 @@ def production_env(**overrides: str | None) -> dict[str, str]:
     return env
 
 
-def dynamodb_client(port: int):
+def dynamodb_client(port: int, config: Config | None = None):
     """Return a DynamoDB client for the moto server on ``port``."""
-    return boto3.client("dynamodb", **_endpoint(port))
+    return boto3.client("dynamodb", config=config, **_endpoint(port))
 
 
 def dynamodb_table(port: int, name: str):

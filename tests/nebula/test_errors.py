@@ -8,7 +8,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from pynamodb.exceptions import GetError, PutError, TransactWriteError
+from pynamodb.exceptions import GetError, PutError, TransactWriteError, VerboseClientError
 
 from datalayer.errors import UnavailableError, is_unavailable
 
@@ -63,6 +63,28 @@ def test_answers_that_say_try_later_mean_unavailable(code: str) -> None:
 )
 def test_answers_about_the_request_itself_are_not_an_outage(code: str) -> None:
     assert not is_unavailable(_client_error(code))
+
+
+def test_a_5xx_answer_without_a_dynamodb_code_means_unavailable() -> None:
+    # What botocore makes of a 500 whose body it cannot parse (a proxy's page).
+    unparsed = {
+        "Error": {"Code": "500", "Message": "Internal Server Error"},
+        "ResponseMetadata": {"HTTPStatusCode": 500},
+    }
+    assert is_unavailable(ClientError(unparsed, "PutItem"))
+    # PynamoDB's own error keeps the code but drops the status.
+    assert is_unavailable(
+        PutError("Failed", VerboseClientError({"Error": unparsed["Error"]}, "PutItem"))
+    )
+    assert is_unavailable(ClientError({"ResponseMetadata": {"HTTPStatusCode": 503}}, "GetItem"))
+
+
+def test_a_4xx_answer_without_a_dynamodb_code_is_not_an_outage() -> None:
+    unparsed = {
+        "Error": {"Code": "400", "Message": "Bad Request"},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+    assert not is_unavailable(ClientError(unparsed, "PutItem"))
 
 
 def test_a_pynamodb_error_is_judged_by_its_cause() -> None:

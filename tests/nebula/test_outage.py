@@ -9,11 +9,13 @@ off) and under real Gunicorn with production settings.
 """
 
 import http.client
+import http.server
 import json
 import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -168,6 +170,50 @@ def test_a_failure_in_the_response_phase_gives_the_503_page(
 
     _assert_calm_503(response)
     assert elapsed < HUNG_BUDGET
+    assert log.access()[-1]["dynamodb_calls"] == 1
+    assert log.errors() == []
+
+
+class _FailingServer(http.server.BaseHTTPRequestHandler):
+    """Answer every call 500 with an HTML page, as a failing server or a proxy in front may."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+        self.send_response(500)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "no-debug"])
+def test_a_dynamodb_answering_500_without_a_reason_gives_the_503_page(
+    monkeypatch: pytest.MonkeyPatch, log: Log, settings, debug: bool
+) -> None:
+    # botocore cannot parse the page, so it names the error by the status ("500"),
+    # not by a DynamoDB error code: the status alone must say "try again later".
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FailingServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{server.server_port}")
+    configure_data_layer()
+    settings.DEBUG = debug
+    try:
+        response = Client().post(
+            "/accounts/signup/",
+            {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        monkeypatch.undo()
+        configure_data_layer()
+
+    _assert_calm_503(response)
     assert log.access()[-1]["dynamodb_calls"] == 1
     assert log.errors() == []
 
