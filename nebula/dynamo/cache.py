@@ -8,6 +8,7 @@ ignored on read (DynamoDB deletes TTL items only eventually).
     CACHES = {"default": {"BACKEND": "nebula.dynamo.cache.DynamoDBCache"}}
 """
 
+import math
 import pickle
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,8 +54,10 @@ class DynamoDBCache(BaseCache):
         timeout = self.get_backend_timeout(timeout)
         if timeout is None:
             return _now() + _FOREVER
-        # Django hands over an absolute time (epoch seconds).
-        return datetime.fromtimestamp(timeout, tz=UTC)
+        # Django hands over an absolute time (epoch seconds). DynamoDB keeps whole
+        # seconds and PynamoDB drops the fraction: rounded up, an entry lives at least
+        # its timeout (rounded down, one set for 1 s could be expired at once).
+        return datetime.fromtimestamp(math.ceil(timeout), tz=UTC)
 
     def _entry(self, key: str, value: Any, timeout: Any) -> CacheEntry:
         entry = CacheEntry(key, expires=self._expiry(timeout))

@@ -32,7 +32,8 @@ def test_add_only_writes_a_missing_key(cache) -> None:
 def test_expired_items_are_ignored_on_read_and_replaced_by_add(cache) -> None:
     cache.set("short", "value", 1)
     # DynamoDB and moto never delete expired items on time: the item is still there.
-    time.sleep(1.1)
+    # (Whole seconds, rounded up: a 1 s entry is gone within 2 s.)
+    time.sleep(2.05)
     assert CacheEntry.count(cache.make_key("short")) == 1
 
     assert cache.get("short") is None
@@ -72,6 +73,17 @@ def test_touch_extends_a_live_key_only(cache) -> None:
     time.sleep(1.1)
     assert cache.get("session-ish") == "v"
     assert cache.touch("never-set", 60) is False
+
+
+def test_an_entry_lives_at_least_its_timeout(cache) -> None:
+    # DynamoDB keeps whole seconds: an expiry rounded down ended a 1 s entry early,
+    # at once when it was set late in a second.
+    for n in range(5):
+        before = time.time()
+        cache.set(f"brief-{n}", "v", 1)
+
+        stored = CacheEntry.get(cache.make_and_validate_key(f"brief-{n}")).expires
+        assert stored.timestamp() >= before + 1
 
 
 def test_none_timeout_keeps_the_value(cache) -> None:
