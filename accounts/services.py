@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import PermissionDenied
@@ -37,12 +37,14 @@ from pictures.check import PictureInfo
 from . import otp, session_keys
 from .models import (
     SESSION_LIST_CAP,
+    SESSION_LIST_PREFIX,
     EmailClaim,
     SecondFactor,
     Session,
     SessionEntry,
     User,
     is_session_list_key,
+    session_entries_decode,
     session_entry_name,
     session_list_key,
 )
@@ -1045,18 +1047,49 @@ def session_delete(*, stored_ids: Collection[str], user_id: str | None = None) -
 
 
 def session_delete_expired() -> int:
-    """Delete expired sessions (a Scan: for ``clearsessions``, never a request).
+    """Delete expired sessions and prune the lists' entries of them; return how many ended.
 
-    Session lists have no expiry, so the filter leaves them; their entries of
-    expired sessions are pruned at the user's next sign-in.
+    One Scan of the sessions table, page by page (for ``clearsessions``, never a
+    request). A list keeps its live entries; it is not deleted even when none are
+    left (a delete could not tell whether a sign-in added one meanwhile), and the
+    removal requires it to still exist, so an account deleted meanwhile gets no
+    empty list back.
     """
     now = timezone.now()
-    count = 0
+    client = connection().client
+    count = pruned = 0
     with Session.batch_write() as batch:
-        for session in Session.scan(Session.expires <= now):
-            batch.delete(session)
-            count += 1
+        pages = client.get_paginator("scan").paginate(TableName=_sessions_table())
+        for item in (item for page in pages for item in page["Items"]):
+            key = item["key"]["S"]
+            if is_session_list_key(key):
+                user_id = key[len(SESSION_LIST_PREFIX) :]
+                expired = [e.stored_id for e in session_entries_decode(item) if e.expires <= now]
+                pruned += _list_entries_remove(client, user_id=user_id, stored_ids=expired)
+            elif "expires" in item and int(item["expires"]["N"]) <= now.timestamp():
+                batch.delete(Session(key))
+                count += 1
+    logger.info("deleted %d expired sessions, pruned %d list entries", count, pruned)
     return count
+
+
+# Entries one update removes: far below DynamoDB's 4 KB expression limit.
+_LIST_REMOVES_PER_UPDATE = 50
+
+
+def _list_entries_remove(client: Any, *, user_id: str, stored_ids: list[str]) -> int:
+    """Remove entries from the user's list if it still exists; return how many went."""
+    removed = 0
+    for start in range(0, len(stored_ids), _LIST_REMOVES_PER_UPDATE):
+        chunk = stored_ids[start : start + _LIST_REMOVES_PER_UPDATE]
+        try:
+            client.update_item(**_list_update(user_id, remove=chunk, must_exist=True)["Update"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return removed  # the account (and its list) went meanwhile
+        removed += len(chunk)
+    return removed
 
 
 def session_end_everyone(*, operator: str) -> int:

@@ -6,6 +6,7 @@ statuses run ``manage.py`` for real against the moto server.
 """
 
 import builtins
+import dataclasses
 import getpass
 import io
 import os
@@ -234,14 +235,30 @@ def test_dynamodb_unreachable_is_one_line_and_exit_status_1(args) -> None:
     assert line.startswith("CommandError: DynamoDB is unreachable: ")
 
 
-def test_clearsessions_still_deletes_expired_sessions(signed_in) -> None:
-    from accounts.models import Session, is_session_list_key
+def test_clearsessions_deletes_expired_sessions_and_prunes_their_list_entries(
+    user, signed_in
+) -> None:
+    from accounts.models import Session, session_entry_name, session_list_key
+    from datalayer.models import connection
 
-    [session] = [s for s in Session.scan() if not is_session_list_key(s.id)]
-    Session(session.id).update(actions=[Session.expires.set(session.created)])
+    other = Client(HTTP_USER_AGENT="Mozilla/5.0 (Macintosh) Safari/605.1.15")
+    assert log_in(other).status_code == 302
+    stale, live = selectors.session_entries_get(user_id=user.id)
+    # The session and its entry expire together, as they do with time.
+    Session(stale.stored_id).update(actions=[Session.expires.set(stale.created)])
+    connection().client.update_item(
+        TableName=Session.Meta.table_name,
+        Key={"key": {"S": session_list_key(user.id)}},
+        UpdateExpression="SET #e = :v",
+        ExpressionAttributeNames={"#e": session_entry_name(stale.stored_id)},
+        ExpressionAttributeValues={
+            ":v": {"S": dataclasses.replace(stale, expires=stale.created).encode()}
+        },
+    )
 
     _run("clearsessions")
 
-    # The user's session list stays (its entry of the expired session is left out when
-    # read, and pruned at the next sign-in).
-    assert [is_session_list_key(s.id) for s in Session.scan()] == [True]
+    assert Session.count(stale.stored_id) == 0
+    assert Session.count(live.stored_id) == 1
+    # The list keeps the live session's entry only, unchanged.
+    assert selectors.session_entries_get(user_id=user.id) == [live]

@@ -13,7 +13,10 @@ from nebula.management.dynamodb import unreachable_as_command_error
 
 
 class Command(clearsessions.Command):
-    help = "Delete expired sessions from the DynamoDB sessions table (DynamoDB's TTL does too)."
+    help = (
+        "Delete expired sessions from the DynamoDB sessions table (DynamoDB's TTL does too) "
+        "and their entries in the users' session lists."
+    )
 
     def handle(self, **options: Any) -> None:
         with unreachable_as_command_error():
