@@ -77,19 +77,24 @@ def refuse_browsers(app: WSGIApp) -> WSGIApp:
 
 
 def one_dynamodb_call_at_a_time(app: WSGIApp) -> WSGIApp:
-    """Wrap a WSGI app: serve DynamoDB calls one at a time, the others as they come.
+    """Wrap a WSGI app: serve DynamoDB calls (and moto's resets) one at a time.
 
     DynamoDB applies each call atomically. moto does not guard its tables against its
     own server's threads: a transaction copies the tables it writes (to roll back) while
     another call adds an item, and fails with a 500 ("dictionary changed size during
     iteration"), which DynamoDB never answers. moto's work holds the GIL anyway, so
-    running the calls in turn costs next to no throughput.
+    running the calls in turn costs next to no throughput. The body is read before the
+    lock is taken: a client slow to send one holds up only itself.
     """
     lock = threading.Lock()
 
     def serialized(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        dynamodb = environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_")
+        if not dynamodb and not environ.get("PATH_INFO", "").startswith("/moto-api/"):
             return app(environ, start_response)
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit():  # a chunked body is read by moto, under the lock
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(length)))
         with lock:
             answer = app(environ, start_response)
             try:

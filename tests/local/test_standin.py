@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -242,6 +243,25 @@ def test_a_kept_connection_answers_without_waiting_for_a_delayed_ack(standin_por
         durations.append(time.perf_counter() - started)
 
     assert sorted(durations)[len(durations) // 2] < 0.02
+
+
+def test_a_client_slow_to_send_its_body_holds_up_no_other_call(standin_port) -> None:
+    """DynamoDB calls are served one at a time; a body still on its way is not one."""
+    slow = socket.create_connection(("127.0.0.1", standin_port), timeout=10)
+    try:
+        head = "".join(f"{name}: {value}\r\n" for name, value in LIST_TABLES.items())
+        slow.sendall(
+            f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}Content-Length: 100\r\n\r\n{{".encode()
+        )
+        time.sleep(0.2)  # the stand-in has the head and waits for the other 99 bytes
+        # One try, and a read timeout far below the stand-in's 120 s idle timeout.
+        other = _client(
+            standin_port, Config(retries={"max_attempts": 1}, read_timeout=5, connect_timeout=5)
+        )
+
+        assert other.list_tables()["TableNames"] == []
+    finally:
+        slow.close()
 
 
 def test_a_transaction_never_fails_for_a_write_made_beside_it() -> None:
