@@ -262,3 +262,17 @@ def test_clearsessions_deletes_expired_sessions_and_prunes_their_list_entries(
     assert Session.count(live.stored_id) == 1
     # The list keeps the live session's entry only, unchanged.
     assert selectors.session_entries_get(user_id=user.id) == [live]
+
+
+def test_pruning_the_list_of_an_account_deleted_meanwhile_makes_no_list() -> None:
+    # clearsessions read the list, then the account went: the removal must not make
+    # an empty list again (an item with the user's id and nothing else).
+    from accounts import services
+    from accounts.models import Session, session_list_key
+    from datalayer.models import connection
+
+    client = connection().client
+    removed = services._list_entries_remove(client, user_id="gone", stored_ids=["a" * 64])
+
+    assert removed == 0
+    assert Session.count(session_list_key("gone")) == 0
